@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* fwregistryctl: validates descriptor files for packagers and queries the firmware catalogue, either through
+ * fwregistryd or, with --offline, by loading the catalogue in this process. */
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "catalogue.h"
+#include "config.h"
+#include "render.h"
+#include "resolver.h"
+#include "table.h"
+
+typedef struct Options {
+        bool offline;
+        bool user;
+        bool json;
+        bool legend;
+        char *root;
+        char *search_path;
+        char **extra_dirs;
+        Request request;
+} Options;
+
+static Options arg = { .legend = true };
+
+static void options_done(void) {
+        free(arg.root);
+        free(arg.search_path);
+        strv_free(arg.extra_dirs);
+        request_done(&arg.request);
+}
+
+static int help(void) {
+        printf("%s [OPTIONS...] COMMAND ...\n\n"
+               "Find and check QEMU firmware descriptors.\n\n"
+               "Commands:\n"
+               "  list                    List the descriptors in rank order\n"
+               "  describe NAME           Show one descriptor as JSON\n"
+               "  resolve                 Pick the firmware for a request\n"
+               "  explain                 Show why each descriptor matches or not\n"
+               "  validate FILE...        Check descriptor files (offline, for packagers)\n\n"
+               "Options:\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "     --offline            Load the catalogue in this process instead of asking fwregistryd\n"
+               "     --system             Use the system instance and its search path (default)\n"
+               "     --user               Use the user instance and its search path\n"
+               "     --root=DIR           Read every search directory below DIR (offline)\n"
+               "     --search-path=DIRS   Colon-separated directories, most general first (offline)\n"
+               "     --extra-dir=DIR      Add a most general directory (offline)\n"
+               "     --json               Print JSON\n"
+               "     --no-legend          Print no table header\n\n"
+               "Request options (resolve, explain; list uses them as filters):\n"
+               "  -a --arch=ARCH          x86_64, aarch64, i386, arm, riscv64, loongarch64\n"
+               "  -m --machine=TYPE       Machine type or alias (q35, pc, virt)\n"
+               "     --interface=TYPE     uefi (default), bios, openfirmware, uboot\n"
+               "     --device=DEV         flash, memory, kernel or igvm\n"
+               "     --mode=MODE          split, combined or stateless (flash only)\n"
+               "     --format=FMT,...     Acceptable flash image formats (raw, qcow2)\n"
+               "     --feature=NAME       Require a feature (repeatable)\n"
+               "     --no-feature=NAME    Forbid a feature (repeatable)\n"
+               "     --secure-boot / --no-secure-boot\n"
+               "     --enrolled-keys / --no-enrolled-keys\n"
+               "     --smm / --no-smm     Whether the machine can emulate SMM\n"
+               "     --no-check-files     Do not require referenced files to exist\n"
+               "     --exclude=NAME       Skip a descriptor (repeatable)\n"
+               "     --executable=PATH    Only descriptors whose image is PATH\n"
+               "     --nvram-template=PATH  Only descriptors whose variable store template is PATH\n"
+               "     --include-invalid, --include-masked  (list)\n",
+               program_invocation_short_name);
+        return 0;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_OFFLINE,
+        ARG_SYSTEM,
+        ARG_USER,
+        ARG_ROOT,
+        ARG_SEARCH_PATH,
+        ARG_EXTRA_DIR,
+        ARG_JSON,
+        ARG_NO_LEGEND,
+        ARG_INTERFACE,
+        ARG_DEVICE,
+        ARG_MODE,
+        ARG_FORMAT,
+        ARG_FEATURE,
+        ARG_NO_FEATURE,
+        ARG_SECURE_BOOT,
+        ARG_NO_SECURE_BOOT,
+        ARG_ENROLLED_KEYS,
+        ARG_NO_ENROLLED_KEYS,
+        ARG_SMM,
+        ARG_NO_SMM,
+        ARG_NO_CHECK_FILES,
+        ARG_EXCLUDE,
+        ARG_EXECUTABLE,
+        ARG_NVRAM_TEMPLATE,
+        ARG_INCLUDE_INVALID,
+        ARG_INCLUDE_MASKED,
+};
+
+static int fail(const char *fmt, ...) _printf_(1, 2);
+static int fail(const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "%s: ", program_invocation_short_name);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return -EINVAL;
+}
+
+static int set_string(char **s, const char *v) {
+        free(*s);
+        *s = strdup(v);
+        return *s ? 0 : -ENOMEM;
+}
+
+static int parse_formats(Request *r, const char *v) {
+        _cleanup_(freep) char *copy = strdup(v);
+        char *state = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *f = strtok_r(copy, ",", &state); f; f = strtok_r(NULL, ",", &state)) {
+                Format x = format_from_string(f);
+                if (x < 0)
+                        return fail("Unknown format '%s' (expected raw or qcow2)", f);
+                r->formats |= 1U << x;
+        }
+        r->has_formats = true;
+        return 0;
+}
+
+/* Each request option sets exactly one request key, under the same name as on the bus. */
+static int parse_request_option(int c, const char *v, Request *r) {
+        switch (c) {
+        case 'a':
+                r->architecture = architecture_from_string(v);
+                if (r->architecture < 0)
+                        return fail("Unknown architecture '%s' (expected %s)", v, architecture_expected());
+                r->has_architecture = true;
+                return 0;
+        case 'm':
+                return set_string(&r->machine, v);
+        case ARG_INTERFACE:
+                r->interface = interface_type_from_string(v);
+                if (r->interface < 0)
+                        return fail("Unknown interface '%s' (expected uefi, bios, openfirmware or uboot)", v);
+                r->has_interface = true;
+                return 0;
+        case ARG_DEVICE:
+                r->device = device_from_string(v);
+                if (r->device < 0)
+                        return fail("Unknown device '%s' (expected flash, memory, kernel or igvm)", v);
+                r->has_device = true;
+                return 0;
+        case ARG_MODE:
+                r->mode = flash_mode_from_string(v);
+                if (r->mode < 0)
+                        return fail("Unknown mode '%s' (expected split, combined or stateless)", v);
+                r->has_mode = true;
+                return 0;
+        case ARG_FORMAT:
+                return parse_formats(r, v);
+        case ARG_FEATURE:
+        case ARG_NO_FEATURE:
+                if (isempty(v))
+                        return fail("Empty feature name");
+                return request_set_feature(r, v, c == ARG_FEATURE);
+        case ARG_SECURE_BOOT:
+        case ARG_NO_SECURE_BOOT:
+                return request_set_feature(r, "secure-boot", c == ARG_SECURE_BOOT);
+        case ARG_ENROLLED_KEYS:
+        case ARG_NO_ENROLLED_KEYS:
+                return request_set_feature(r, "enrolled-keys", c == ARG_ENROLLED_KEYS);
+        case ARG_SMM:
+        case ARG_NO_SMM:
+                r->has_smm = true;
+                r->smm = c == ARG_SMM;
+                return 0;
+        case ARG_NO_CHECK_FILES:
+                r->has_check_files = true;
+                r->check_files = false;
+                return 0;
+        case ARG_EXCLUDE:
+                return strv_extend(&r->exclude, v);
+        case ARG_EXECUTABLE:
+                return set_string(&r->executable, v);
+        case ARG_NVRAM_TEMPLATE:
+                return set_string(&r->nvram_template, v);
+        case ARG_INCLUDE_INVALID:
+                r->include_invalid = true;
+                return 0;
+        case ARG_INCLUDE_MASKED:
+                r->include_masked = true;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help",             no_argument,       NULL, 'h'                  },
+                { "version",          no_argument,       NULL, ARG_VERSION          },
+                { "offline",          no_argument,       NULL, ARG_OFFLINE          },
+                { "system",           no_argument,       NULL, ARG_SYSTEM           },
+                { "user",             no_argument,       NULL, ARG_USER             },
+                { "root",             required_argument, NULL, ARG_ROOT             },
+                { "search-path",      required_argument, NULL, ARG_SEARCH_PATH      },
+                { "extra-dir",        required_argument, NULL, ARG_EXTRA_DIR        },
+                { "json",             no_argument,       NULL, ARG_JSON             },
+                { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
+                { "arch",             required_argument, NULL, 'a'                  },
+                { "architecture",     required_argument, NULL, 'a'                  },
+                { "machine",          required_argument, NULL, 'm'                  },
+                { "interface",        required_argument, NULL, ARG_INTERFACE        },
+                { "device",           required_argument, NULL, ARG_DEVICE           },
+                { "mode",             required_argument, NULL, ARG_MODE             },
+                { "format",           required_argument, NULL, ARG_FORMAT           },
+                { "formats",          required_argument, NULL, ARG_FORMAT           },
+                { "feature",          required_argument, NULL, ARG_FEATURE          },
+                { "no-feature",       required_argument, NULL, ARG_NO_FEATURE       },
+                { "secure-boot",      no_argument,       NULL, ARG_SECURE_BOOT      },
+                { "no-secure-boot",   no_argument,       NULL, ARG_NO_SECURE_BOOT   },
+                { "enrolled-keys",    no_argument,       NULL, ARG_ENROLLED_KEYS    },
+                { "no-enrolled-keys", no_argument,       NULL, ARG_NO_ENROLLED_KEYS },
+                { "smm",              no_argument,       NULL, ARG_SMM              },
+                { "no-smm",           no_argument,       NULL, ARG_NO_SMM           },
+                { "no-check-files",   no_argument,       NULL, ARG_NO_CHECK_FILES   },
+                { "exclude",          required_argument, NULL, ARG_EXCLUDE          },
+                { "executable",       required_argument, NULL, ARG_EXECUTABLE       },
+                { "nvram-template",   required_argument, NULL, ARG_NVRAM_TEMPLATE   },
+                { "include-invalid",  no_argument,       NULL, ARG_INCLUDE_INVALID  },
+                { "include-masked",   no_argument,       NULL, ARG_INCLUDE_MASKED   },
+                {}
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "ha:m:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("fwregistryctl %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_OFFLINE:
+                        arg.offline = true;
+                        break;
+                case ARG_SYSTEM:
+                case ARG_USER:
+                        arg.user = c == ARG_USER;
+                        break;
+                case ARG_ROOT:
+                        r = set_string(&arg.root, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_SEARCH_PATH:
+                        r = set_string(&arg.search_path, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_EXTRA_DIR:
+                        r = strv_extend(&arg.extra_dirs, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_JSON:
+                        arg.json = true;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg.legend = false;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        r = parse_request_option(c, optarg, &arg.request);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 1;
+}
+
+static void print_json_and_free(char *s) {
+        if (s) {
+                fputs(s, stdout);
+                if (!endswith(s, "\n"))
+                        fputc('\n', stdout);
+        }
+        free(s);
+}
+
+/* validate FILE...: each file is checked the way the catalogue would read it. */
+static int verb_validate(char **files) {
+        _cleanup_(yajl_gen_freep) yajl_gen g = arg.json ? render_gen_new(true) : NULL;
+        size_t n_invalid = 0, n_files = 0;
+        int r = 0;
+
+        if (!files[0])
+                return fail("validate needs at least one file");
+        if (g)
+                r = gen_array_open(g);
+
+        for (char **f = files; *f; f++) {
+                Entry e = { .path = strdup(*f), .vars.ok = true };
+                bool ok;
+
+                if (!e.path)
+                        return -ENOMEM;
+                e.name = e.path;
+                if (catalogue_entry_load(&e, NULL) < 0) {
+                        entry_done(&e);
+                        return -ENOMEM;
+                }
+                ok = e.state == ENTRY_VALID;
+                if (e.state == ENTRY_MASKED)
+                        descriptor_new_unreadable("empty file: in a search directory this masks the descriptor "
+                                                  "of the same name, it is not a descriptor", &e.descriptor);
+                n_files++;
+                n_invalid += !ok;
+
+                if (g) {
+                        r = r ?: gen_map_open(g);
+                        r = r ?: gen_key_string(g, "file", *f);
+                        r = r ?: gen_key_bool(g, "valid", ok);
+                        r = r ?: gen_string(g, "problems");
+                        r = r ?: render_problems(g, e.descriptor);
+                        r = r ?: gen_map_close(g);
+                } else
+                        for (size_t i = 0; e.descriptor && i < e.descriptor->n_problems; i++) {
+                                _cleanup_(freep) char *s = problem_to_string(&e.descriptor->problems[i]);
+                                bool error = e.descriptor->problems[i].severity == PROBLEM_ERROR;
+
+                                printf("%s: %s%s\n", *f, error && isempty(e.descriptor->problems[i].path) ?
+                                       "error: " : "", strempty(s));
+                        }
+                entry_done(&e);
+        }
+        if (g) {
+                r = r ?: gen_array_close(g);
+                if (r)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+        } else
+                fprintf(stderr, "%zu file%s checked, %zu valid, %zu invalid.\n", n_files, n_files == 1 ? "" : "s",
+                        n_files - n_invalid, n_invalid);
+        return n_invalid > 0 ? 1 : 0;
+}
+
+static int load_catalogue(Catalogue **ret) {
+        _cleanup_(strv_freep) char **dirs = NULL;
+        Catalogue *c;
+        int r;
+
+        r = catalogue_search_path(arg.user, arg.search_path, arg.extra_dirs, &dirs);
+        if (r == -EINVAL)
+                return fail("Search directories must be absolute paths");
+        if (r < 0)
+                return r;
+        r = catalogue_build(dirs, arg.root, NULL, &c);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(p, c->dir_problems)
+                fprintf(stderr, "Failed to read directory %s, skipping.\n", *p);
+        *ret = c;
+        return 0;
+}
+
+static char *targets_to_string(const Descriptor *d) {
+        StrBuf b = {};
+
+        for (size_t i = 0; d && i < d->n_targets; i++) {
+                strbuf_printf(&b, "%s%s:", i > 0 ? " " : "",
+                              strempty(architecture_to_string(d->targets[i].architecture)));
+                STRV_FOREACH(m, d->targets[i].machines)
+                        strbuf_printf(&b, "%s%s", m == d->targets[i].machines ? "" : ",", *m);
+        }
+        return strbuf_steal(&b);
+}
+
+static char *strv_join(char * const *l, const char *sep) {
+        StrBuf b = {};
+
+        STRV_FOREACH(s, l)
+                strbuf_printf(&b, "%s%s", s == l ? "" : sep, *s);
+        return strbuf_steal(&b);
+}
+
+static bool list_includes(const Catalogue *c, const Entry *e) {
+        if (e->state == ENTRY_MASKED)
+                return arg.request.include_masked;
+        if (e->state == ENTRY_INVALID)
+                return arg.request.include_invalid;
+        return resolver_match(c, e, &arg.request, REQUEST_FILTER, NULL) > 0;
+}
+
+static int verb_list(const Catalogue *c) {
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
+        int r = 0;
+
+        if (arg.json) {
+                g = render_gen_new(true);
+                if (!g)
+                        return -ENOMEM;
+                r = gen_map_open(g);
+                r = r ?: gen_key_uint(g, "generation", 0);
+                r = r ?: gen_string(g, "firmwares");
+                r = r ?: gen_array_open(g);
+        } else {
+                t = table_new("RANK", "NAME", "STATE", "INTERFACE", "DEVICE", "TARGETS", "FEATURES", NULL);
+                if (!t)
+                        return -ENOMEM;
+        }
+
+        for (size_t i = 0; i < c->n_entries && r == 0; i++) {
+                const Entry *e = &c->entries[i];
+                const Descriptor *d = e->descriptor;
+
+                if (!list_includes(c, e))
+                        continue;
+                if (g) {
+                        r = render_entry(g, e, 0);
+                        continue;
+                }
+                _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *targets = targets_to_string(d),
+                        *interfaces = strv_join(d ? d->interface_types : NULL, ","),
+                        *features = strv_join(d ? d->features : NULL, ","),
+                        *device = d && d->device >= 0 ? strdup_printf("%s%s%s", device_to_string(d->device),
+                                        d->device == DEVICE_FLASH && d->mode >= 0 ? "/" : "",
+                                        d->device == DEVICE_FLASH && d->mode >= 0 ?
+                                        flash_mode_to_string(d->mode) : "") : strdup("-");
+                const char *state = e->state != ENTRY_VALID ? entry_state_to_string(e->state) :
+                                    entry_files_ok(e) ? "ok" : "files-missing";
+
+                r = table_add_row(t, rank, e->name, state, interfaces, device, targets, features, NULL);
+        }
+        if (r)
+                return -ENOMEM;
+        if (g) {
+                r = gen_array_close(g);
+                r = r ?: gen_map_close(g);
+                if (r)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+        return table_print(t, stdout, arg.legend);
+}
+
+static void print_field(const char *key, const char *value) {
+        if (!isempty(value))
+                printf("%15s: %s\n", key, value);
+}
+
+static int print_entry(const Entry *e) {
+        const Descriptor *d = e->descriptor;
+        _cleanup_(freep) char *targets = targets_to_string(d), *features = strv_join(d->features, " "),
+                *interfaces = strv_join(d->interface_types, " "), *rank = strdup_printf("%u", e->rank),
+                *exe = NULL, *vars = NULL;
+
+        if (d->device == DEVICE_FLASH) {
+                exe = strdup_printf("%s (%s)", d->executable.filename, format_to_string(d->executable.format));
+                if (d->nvram_template.filename)
+                        vars = strdup_printf("%s (%s)", d->nvram_template.filename,
+                                             format_to_string(d->nvram_template.format));
+        } else {
+                exe = strdup(d->filename);
+                if (d->uefi_vars_template)
+                        vars = strdup(d->uefi_vars_template);
+        }
+        print_field("name", e->name);
+        print_field("path", e->path);
+        print_field("rank", rank);
+        print_field("description", d->description);
+        print_field("interface-types", interfaces);
+        print_field("device", device_to_string(d->device));
+        if (d->device == DEVICE_FLASH)
+                print_field("mode", flash_mode_to_string(d->mode));
+        print_field("executable", exe);
+        print_field(d->device == DEVICE_FLASH ? "nvram-template" : "uefi-vars", vars);
+        print_field("targets", targets);
+        print_field("features", features);
+        print_field("files-ok", entry_files_ok(e) ? "yes" : "no");
+        return 0;
+}
+
+static int require_architecture(void) {
+        if (!arg.request.has_architecture)
+                return fail("A request needs an architecture: use --arch (for example --arch=x86_64)");
+        return 0;
+}
+
+static int verb_resolve(const Catalogue *c) {
+        const Entry *e = NULL;
+        int r;
+
+        r = require_architecture();
+        if (r < 0)
+                return r;
+        r = resolver_resolve(c, &arg.request, &e);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                _cleanup_(explanation_done) Explanation x = {};
+                _cleanup_(freep) char *msg = NULL;
+
+                r = resolver_explain(c, &arg.request, &x);
+                if (r < 0)
+                        return r;
+                msg = explanation_summary(&x, &arg.request);
+                fprintf(stderr, "%s\n", strempty(msg));
+                return 2;
+        }
+        if (arg.json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+
+                if (!g || render_entry(g, e, 0) < 0)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+        return print_entry(e);
+}
+
+static int verb_explain(const Catalogue *c) {
+        _cleanup_(explanation_done) Explanation x = {};
+        _cleanup_(table_freep) Table *t = NULL;
+        int r;
+
+        r = require_architecture();
+        if (r < 0)
+                return r;
+        r = resolver_explain(c, &arg.request, &x);
+        if (r < 0)
+                return r;
+
+        if (arg.json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+
+                if (!g)
+                        return -ENOMEM;
+                r = gen_map_open(g);
+                r = r ?: gen_key_string(g, "selected", x.selected ? x.selected->name : "");
+                r = r ?: gen_string(g, "verdicts");
+                r = r ?: gen_array_open(g);
+                for (size_t i = 0; i < x.n_verdicts; i++) {
+                        r = r ?: gen_map_open(g);
+                        r = r ?: gen_key_string(g, "name", x.verdicts[i].entry->name);
+                        r = r ?: gen_key_string(g, "verdict", verdict_kind_to_string(x.verdicts[i].kind));
+                        r = r ?: gen_key_strv(g, "reasons", x.verdicts[i].reasons);
+                        r = r ?: gen_map_close(g);
+                }
+                r = r ?: gen_array_close(g);
+                r = r ?: gen_map_close(g);
+                if (r)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+
+        t = table_new("NAME", "VERDICT", "REASONS", NULL);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < x.n_verdicts; i++) {
+                _cleanup_(freep) char *reasons = strv_join(x.verdicts[i].reasons, " ");
+
+                if (table_add_row(t, x.verdicts[i].entry->name, verdict_kind_to_string(x.verdicts[i].kind),
+                                  isempty(reasons) ? "-" : reasons, NULL) < 0)
+                        return -ENOMEM;
+        }
+        return table_print(t, stdout, arg.legend);
+}
+
+static int verb_describe(const Catalogue *c, const char *name) {
+        const Entry *e;
+
+        if (!name)
+                return fail("describe needs a descriptor name");
+        e = catalogue_find(c, name);
+        if (!e)
+                return fail("No descriptor called '%s'", name);
+        print_json_and_free(render_describe(e, arg.user ? "user" : "system", 0));
+        return 0;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        const char *verb;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r;
+        verb = argv[optind];
+        if (!verb)
+                return fail("Missing command; see --help");
+
+        if (streq(verb, "validate"))
+                return verb_validate(argv + optind + 1);
+
+        if (!streq(verb, "list") && !streq(verb, "resolve") && !streq(verb, "explain") && !streq(verb, "describe"))
+                return fail("Unknown command '%s'; see --help", verb);
+        if (!arg.offline)
+                return fail("This build talks to the catalogue offline only: add --offline");
+
+        r = load_catalogue(&c);
+        if (r < 0)
+                return r;
+        if (streq(verb, "list"))
+                return verb_list(c);
+        if (streq(verb, "resolve"))
+                return verb_resolve(c);
+        if (streq(verb, "explain"))
+                return verb_explain(c);
+        return verb_describe(c, argv[optind + 1]);
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+
+        options_done();
+        if (r == -ENOMEM)
+                fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
+        return r < 0 ? 1 : r;
+}

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "catalogue.h"
+
+const char *entry_state_to_string(EntryState s) {
+        static const char *const table[_ENTRY_STATE_MAX] = {
+                [ENTRY_VALID] = "valid",
+                [ENTRY_INVALID] = "invalid",
+                [ENTRY_MASKED] = "masked",
+        };
+        return s < _ENTRY_STATE_MAX ? table[s] : NULL;
+}
+
+bool catalogue_name_ignored(const char *name) {
+        static const char *const suffixes[] = {
+                "~", ".swp", ".swo", ".tmp", ".rpmnew", ".rpmsave", ".rpmorig", ".bak",
+        };
+        static const char *const infixes[] = { ".dpkg-", ".ucf-" };
+        size_t n = strlen(name);
+
+        if (n == 0 || name[0] == '.')
+                return true;
+        if (name[0] == '#' && name[n - 1] == '#')       /* emacs autosave */
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (endswith(name, suffixes[i]))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(infixes); i++)
+                if (strstr(name, infixes[i]))
+                        return true;
+        return false;
+}
+
+char **catalogue_default_dirs(bool user) {
+        _cleanup_(strv_freep) char **l = NULL;
+        const char *config = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+        if (strv_extend(&l, "/usr/share/qemu/firmware") < 0 || strv_extend(&l, "/etc/qemu/firmware") < 0)
+                return NULL;
+        if (user) {
+                char *d;
+
+                if (!isempty(config) && config[0] == '/')
+                        d = path_join(config, "qemu/firmware");
+                else if (!isempty(home))
+                        d = path_join(home, ".config/qemu/firmware");
+                else
+                        return TAKE_PTR(l);     /* no home: only the shared directories */
+                if (strv_consume(&l, d) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(l);
+}
+
+int catalogue_search_path(bool user, const char *search_path, char * const *extra_dirs, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+
+        /* extra directories are the most general, so they come first */
+        l = strv_copy(extra_dirs);
+        if (!l)
+                return -ENOMEM;
+        if (search_path) {
+                _cleanup_(freep) char *copy = strdup(search_path);
+                char *state = NULL;
+
+                if (!copy)
+                        return -ENOMEM;
+                for (char *d = strtok_r(copy, ":", &state); d; d = strtok_r(NULL, ":", &state)) {
+                        if (d[0] != '/')
+                                return -EINVAL;
+                        if (strv_extend(&l, d) < 0)
+                                return -ENOMEM;
+                }
+        } else {
+                _cleanup_(strv_freep) char **defaults = catalogue_default_dirs(user);
+
+                if (!defaults)
+                        return -ENOMEM;
+                STRV_FOREACH(d, defaults)
+                        if (strv_extend(&l, *d) < 0)
+                                return -ENOMEM;
+        }
+        STRV_FOREACH(d, extra_dirs)
+                if ((*d)[0] != '/')
+                        return -EINVAL;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* One directory entry seen while scanning. */
+typedef struct Candidate {
+        char *name;
+        unsigned dir_index;
+} Candidate;
+
+typedef struct Scan {
+        Candidate *items;
+        size_t n, allocated;
+} Scan;
+
+static int scan_add(Scan *s, const char *name, unsigned dir_index) {
+        if (s->n >= s->allocated) {
+                size_t want = s->allocated ? s->allocated * 2 : 64;
+                Candidate *n = realloc(s->items, want * sizeof(Candidate));
+                if (!n)
+                        return -ENOMEM;
+                s->items = n;
+                s->allocated = want;
+        }
+        s->items[s->n].name = strdup(name);
+        if (!s->items[s->n].name)
+                return -ENOMEM;
+        s->items[s->n++].dir_index = dir_index;
+        return 0;
+}
+
+static void scan_done(Scan *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->items[i].name);
+        free(s->items);
+}
+
+static int candidate_compare(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        int r = strcmp(x->name, y->name);       /* compares as unsigned char: byte order */
+
+        if (r != 0)
+                return r;
+        return x->dir_index < y->dir_index ? 1 : x->dir_index > y->dir_index ? -1 : 0;
+}
+
+static int scan_directory(Catalogue *c, Scan *s, const char *dir, unsigned dir_index) {
+        _cleanup_(freep) char *path = path_prefix_root(c->root, dir);
+        DIR *d;
+        int r = 0;
+
+        if (!path)
+                return -ENOMEM;
+        d = opendir(path);
+        if (!d) {
+                if (errno == ENOENT)
+                        return 0;       /* not there (yet): nothing to read */
+                if (errno == ENOMEM)
+                        return -ENOMEM;
+                return strv_consume(&c->dir_problems, strdup_printf("%s: %s", path, strerror(errno)));
+        }
+        for (;;) {
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                r = strv_consume(&c->dir_problems,
+                                                 strdup_printf("%s: %s", path, strerror(errno)));
+                        break;
+                }
+                if (catalogue_name_ignored(de->d_name))
+                        continue;
+                r = scan_add(s, de->d_name, dir_index);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+static FileId file_id_from_stat(const struct stat *st) {
+        return (FileId) {
+                .dev = st->st_dev,
+                .ino = st->st_ino,
+                .size = st->st_size,
+                .mtime_nsec = (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+                .ctime_nsec = (int64_t) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+        };
+}
+
+static bool file_id_equal(const FileId *a, const FileId *b) {
+        return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_nsec == b->mtime_nsec &&
+               a->ctime_nsec == b->ctime_nsec;
+}
+
+static const char *file_type_name(mode_t m) {
+        switch (m & S_IFMT) {
+        case S_IFDIR: return "a directory";
+        case S_IFIFO: return "a FIFO";
+        case S_IFSOCK: return "a socket";
+        case S_IFCHR: return "a character device";
+        case S_IFBLK: return "a block device";
+        default: return "not a regular file";
+        }
+}
+
+static bool stat_is_dev_null(const struct stat *st) {
+        return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3;
+}
+
+/* Reads at most DESCRIPTOR_SIZE_MAX + 1 bytes, so a file that grows while being read is still caught. */
+static int read_bounded(int fd, char **ret, size_t *ret_size) {
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0, allocated = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (size >= allocated) {
+                        size_t want = allocated ? allocated * 2 : 4096;
+                        if (want > DESCRIPTOR_SIZE_MAX + 1)
+                                want = DESCRIPTOR_SIZE_MAX + 1;
+                        if (want <= size)
+                                break;
+                        char *b = realloc(buf, want);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                        allocated = want;
+                }
+                n = read(fd, buf + size, allocated - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+static int unreadable(Entry *e, const char *fmt, ...) _printf_(2, 3);
+static int unreadable(Entry *e, const char *fmt, ...) {
+        _cleanup_(freep) char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg)
+                return -ENOMEM;
+        e->state = ENTRY_INVALID;
+        return descriptor_new_unreadable(msg, &e->descriptor);
+}
+
+int catalogue_entry_load(Entry *e, const Catalogue *previous) {
+        _cleanup_(closep) int fd = -1;
+        _cleanup_(freep) char *data = NULL;
+        struct stat st;
+        size_t size = 0;
+        int r;
+
+        if (stat(e->path, &st) < 0) {
+                char target[256];
+                ssize_t n;
+
+                if (errno == ENOMEM)
+                        return -ENOMEM;
+                if (errno == ENOENT && (n = readlink(e->path, target, sizeof(target) - 1)) >= 0) {
+                        target[n] = 0;
+                        return unreadable(e, "dangling symlink to '%s'", target);
+                }
+                return unreadable(e, "cannot access: %s", strerror(errno));
+        }
+        if (stat_is_dev_null(&st) || (S_ISREG(st.st_mode) && st.st_size == 0)) {
+                e->state = ENTRY_MASKED;
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode))
+                return unreadable(e, "%s, only regular files are read", file_type_name(st.st_mode));
+
+        e->id = file_id_from_stat(&st);
+        if (previous) {
+                const Entry *p = catalogue_find(previous, e->name);
+
+                if (p && p->descriptor && streq(p->path, e->path) && file_id_equal(&p->id, &e->id)) {
+                        e->descriptor = descriptor_ref(p->descriptor);
+                        e->state = p->state;
+                        return 1;
+                }
+        }
+
+        /* O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening it must not hang */
+        fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOMEM ? -ENOMEM : unreadable(e, "cannot open: %s", strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return unreadable(e, "cannot stat: %s", strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return unreadable(e, "%s, only regular files are read", file_type_name(st.st_mode));
+        e->id = file_id_from_stat(&st);
+        if (st.st_size == 0) {
+                e->state = ENTRY_MASKED;
+                return 0;
+        }
+        if ((uint64_t) st.st_size > DESCRIPTOR_SIZE_MAX) {
+                return unreadable(e, "larger than %u bytes (%jd bytes), not read", DESCRIPTOR_SIZE_MAX,
+                                  (intmax_t) st.st_size);
+        }
+
+        r = read_bounded(fd, &data, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return unreadable(e, "cannot read: %s", strerror(-r));
+
+        r = descriptor_parse(data, size, &e->descriptor);
+        if (r < 0)
+                return r;
+        e->state = descriptor_is_valid(e->descriptor) ? ENTRY_VALID : ENTRY_INVALID;
+        return 2;
+}
+
+/* A small open-addressing cache of referenced file checks: many descriptors share one image. */
+typedef struct CheckCache {
+        const char **keys;
+        FileCheck *values;
+        size_t size;
+} CheckCache;
+
+static size_t hash_string(const char *s) {
+        size_t h = 5381;
+        for (; *s; s++)
+                h = h * 33 + (unsigned char) *s;
+        return h;
+}
+
+static int check_file(const Catalogue *c, CheckCache *cache, const char *path, FileCheck *ret) {
+        size_t i = hash_string(path) & (cache->size - 1);
+        _cleanup_(freep) char *full = NULL;
+        struct stat st;
+        FileCheck f = {};
+
+        for (; cache->keys[i]; i = (i + 1) & (cache->size - 1))
+                if (streq(cache->keys[i], path)) {
+                        *ret = cache->values[i];
+                        return 0;
+                }
+
+        full = path_prefix_root(c->root, path);
+        if (!full)
+                return -ENOMEM;
+        if (stat(full, &st) >= 0 && S_ISREG(st.st_mode) && access(full, R_OK) >= 0)
+                f = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino };
+
+        cache->keys[i] = path;
+        cache->values[i] = f;
+        *ret = f;
+        return 0;
+}
+
+static int catalogue_check_files(Catalogue *c) {
+        CheckCache cache = {};
+        int r = 0;
+
+        /* two paths per valid entry at most, kept under half full */
+        cache.size = 16;
+        while (cache.size < c->n_valid * 4)
+                cache.size *= 2;
+        cache.keys = calloc(cache.size, sizeof(char *));
+        cache.values = calloc(cache.size, sizeof(FileCheck));
+        if (!cache.keys || !cache.values) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                Entry *e = &c->entries[i];
+                const char *image, *vars;
+
+                if (e->state != ENTRY_VALID)
+                        continue;
+                image = descriptor_image(e->descriptor);
+                vars = descriptor_vars_template(e->descriptor);
+                r = check_file(c, &cache, image, &e->image);
+                if (r < 0)
+                        goto finish;
+                if (vars)
+                        r = check_file(c, &cache, vars, &e->vars);
+                else
+                        e->vars.ok = true;
+                if (r < 0)
+                        goto finish;
+        }
+finish:
+        free(cache.keys);
+        free(cache.values);
+        return r;
+}
+
+static int catalogue_build_index(Catalogue *c) {
+        for (int pass = 0; pass < 2; pass++) {
+                for (size_t i = 0; i < c->n_entries; i++) {
+                        const Entry *e = &c->entries[i];
+
+                        if (e->state != ENTRY_VALID)
+                                continue;
+                        for (int a = 0; a < _ARCH_MAX; a++) {
+                                if (!(e->descriptor->architecture_mask & (1U << a)))
+                                        continue;
+                                for (int t = 0; t < _INTERFACE_MAX; t++)
+                                        if (e->descriptor->interface_mask & (1U << t)) {
+                                                if (pass == 1)
+                                                        c->index[a][t][c->n_index[a][t]] = e->rank;
+                                                c->n_index[a][t]++;
+                                        }
+                        }
+                }
+                if (pass == 1)
+                        break;
+                for (int a = 0; a < _ARCH_MAX; a++)
+                        for (int t = 0; t < _INTERFACE_MAX; t++) {
+                                if (c->n_index[a][t] > 0) {
+                                        c->index[a][t] = malloc(sizeof(uint32_t) * c->n_index[a][t]);
+                                        if (!c->index[a][t])
+                                                return -ENOMEM;
+                                }
+                                c->n_index[a][t] = 0;
+                        }
+        }
+        return 0;
+}
+
+static int string_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+static int catalogue_collect_features(Catalogue *c) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const Entry *e = &c->entries[i];
+
+                if (e->state != ENTRY_VALID)
+                        continue;
+                c->architecture_mask |= e->descriptor->architecture_mask;
+                STRV_FOREACH(f, e->descriptor->features)
+                        if (!strv_contains(c->features, *f)) {
+                                if (strv_extend(&c->features, *f) < 0)
+                                        return -ENOMEM;
+                                n++;
+                        }
+        }
+        if (n > 0)
+                qsort(c->features, n, sizeof(char *), string_compare);
+        return 0;
+}
+
+/* Turns the sorted candidates into entries: the first of each name (the most specific) wins. */
+static int catalogue_fill(Catalogue *c, Scan *s, const Catalogue *previous) {
+        size_t n_names = 0;
+        int r;
+
+        for (size_t i = 0; i < s->n; i++)
+                if (i == 0 || !streq(s->items[i].name, s->items[i - 1].name))
+                        n_names++;
+        c->entries = calloc(n_names ?: 1, sizeof(Entry));
+        if (!c->entries)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < s->n; i++) {
+                const Candidate *cand = &s->items[i];
+                _cleanup_(freep) char *dir = path_prefix_root(c->root, c->dirs[cand->dir_index]);
+
+                if (!dir)
+                        return -ENOMEM;
+                if (i > 0 && streq(cand->name, s->items[i - 1].name)) {
+                        Entry *winner = &c->entries[c->n_entries - 1];
+
+                        r = strv_consume(&winner->shadowed, path_join(dir, cand->name));
+                        if (r < 0)
+                                return r;
+                        c->n_shadowed++;
+                        continue;
+                }
+
+                Entry *e = &c->entries[c->n_entries];
+                e->path = path_join(dir, cand->name);
+                if (!e->path)
+                        return -ENOMEM;
+                e->name = e->path + strlen(e->path) - strlen(cand->name);
+                e->rank = (unsigned) c->n_entries;
+                e->dir_index = cand->dir_index;
+                e->vars.ok = true;
+                c->n_entries++;
+
+                r = catalogue_entry_load(e, previous);
+                if (r < 0)
+                        return r;
+                if (r == 1)
+                        c->n_reused++;
+                else if (r == 2)
+                        c->n_parsed++;
+
+                c->n_valid += e->state == ENTRY_VALID;
+                c->n_invalid += e->state == ENTRY_INVALID;
+                c->n_masked += e->state == ENTRY_MASKED;
+        }
+        return 0;
+}
+
+int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        Scan s = {};
+        int r = 0;
+
+        c = calloc(1, sizeof(Catalogue));
+        if (!c)
+                return -ENOMEM;
+        c->dirs = strv_copy(dirs);
+        if (!c->dirs)
+                return -ENOMEM;
+        if (!isempty(root) && !streq(root, "/")) {
+                c->root = strdup(root);
+                if (!c->root)
+                        return -ENOMEM;
+        }
+
+        for (unsigned i = 0; c->dirs[i] && r >= 0; i++)
+                r = scan_directory(c, &s, c->dirs[i], i);
+        if (r >= 0) {
+                if (s.n > 0)
+                        qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
+                r = catalogue_fill(c, &s, previous);
+        }
+        scan_done(&s);
+        if (r < 0)
+                return r;
+
+        r = catalogue_check_files(c);
+        if (r < 0)
+                return r;
+        r = catalogue_build_index(c);
+        if (r < 0)
+                return r;
+        r = catalogue_collect_features(c);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+void entry_done(Entry *e) {
+        free(e->path);
+        descriptor_unref(e->descriptor);
+        strv_free(e->shadowed);
+        *e = (Entry) {};
+}
+
+Catalogue *catalogue_free(Catalogue *c) {
+        if (!c)
+                return NULL;
+
+        for (size_t i = 0; i < c->n_entries; i++)
+                entry_done(&c->entries[i]);
+        free(c->entries);
+        for (int a = 0; a < _ARCH_MAX; a++)
+                for (int t = 0; t < _INTERFACE_MAX; t++)
+                        free(c->index[a][t]);
+        strv_free(c->dirs);
+        free(c->root);
+        strv_free(c->features);
+        strv_free(c->dir_problems);
+        free(c);
+        return NULL;
+}
+
+static int entry_compare_name(const void *key, const void *e) {
+        return strcmp(key, ((const Entry *) e)->name);
+}
+
+const Entry *catalogue_find(const Catalogue *c, const char *name) {
+        if (!c || c->n_entries == 0)
+                return NULL;
+        return bsearch(name, c->entries, c->n_entries, sizeof(Entry), entry_compare_name);
+}

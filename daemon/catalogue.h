@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The layered search path turned into one immutable, rank-ordered set of descriptors with indexes. A rebuild
+ * makes a new catalogue and may share unchanged descriptors with the previous one; nothing here watches. */
+
+#include <sys/types.h>
+
+#include "descriptor.h"
+
+typedef enum EntryState {
+        ENTRY_VALID,
+        ENTRY_INVALID,          /* unreadable, or the descriptor has errors */
+        ENTRY_MASKED,           /* an empty file or a symlink to /dev/null */
+        _ENTRY_STATE_MAX,
+} EntryState;
+
+const char *entry_state_to_string(EntryState s) _pure_;
+
+typedef struct Catalogue Catalogue;
+
+/* What identifies one version of a file: a rebuild re-reads a descriptor only when this changes. */
+typedef struct FileId {
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        int64_t mtime_nsec;
+        int64_t ctime_nsec;
+} FileId;
+
+/* A referenced image or template, as found on disk at build time. */
+typedef struct FileCheck {
+        bool ok;                /* exists, is a regular file (after symlinks) and is readable */
+        dev_t dev;              /* identity, for path matching; valid when ok */
+        ino_t ino;
+} FileCheck;
+
+typedef struct Entry {
+        char *path;             /* the file that won (for masks: the mask), with the root prefix */
+        const char *name;       /* its basename, pointing into path */
+        unsigned rank;
+        unsigned dir_index;     /* index into the search path, 0 = most general */
+        EntryState state;
+        Descriptor *descriptor; /* NULL when masked */
+        char **shadowed;        /* same-named files in less specific directories, most specific first */
+        FileId id;
+        FileCheck image;        /* descriptor_image() */
+        FileCheck vars;         /* descriptor_vars_template(); ok when there is none */
+} Entry;
+
+static inline bool entry_files_ok(const Entry *e) {
+        return e->image.ok && e->vars.ok;
+}
+
+/* Reads the file at e->path (name, state, descriptor and id are filled in), reusing the descriptor of
+ * previous when the file is unchanged. Returns 0 when nothing was parsed (masked or unreadable), 1 when a
+ * descriptor was reused, 2 when the file was parsed, or -ENOMEM. */
+int catalogue_entry_load(Entry *e, const Catalogue *previous);
+void entry_done(Entry *e);
+
+struct Catalogue {
+        char **dirs;            /* search path as given, most general first, without the root */
+        char *root;             /* NULL for none */
+
+        Entry *entries;         /* rank order, i.e. sorted by basename in byte order */
+        size_t n_entries;
+        size_t n_valid, n_invalid, n_masked, n_shadowed;
+
+        /* valid entries by architecture and interface type, each list in rank order */
+        uint32_t *index[_ARCH_MAX][_INTERFACE_MAX];
+        size_t n_index[_ARCH_MAX][_INTERFACE_MAX];
+
+        uint32_t architecture_mask;     /* over valid entries */
+        char **features;                /* every feature name of valid entries, sorted, unique */
+        char **dir_problems;            /* search directories that exist but could not be read */
+
+        size_t n_parsed;                /* descriptors read and parsed by this build */
+        size_t n_reused;                /* descriptors taken over from the previous catalogue */
+};
+
+/* Builds a catalogue from dirs (most general first) below root (NULL or "/" for none). When previous is
+ * given, files whose FileId is unchanged keep their parsed descriptor instead of being read again. Problems
+ * with single files or directories are recorded in the catalogue, never returned. Returns 0 or -ENOMEM. */
+int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret);
+
+Catalogue *catalogue_free(Catalogue *c);
+static inline void catalogue_freep(Catalogue **c) {
+        catalogue_free(*c);
+}
+
+/* Looks up an entry by basename. Returns NULL when there is none. */
+const Entry *catalogue_find(const Catalogue *c, const char *name);
+
+/* The standard search path for the system or the user instance, most general first. The user directory
+ * comes from $XDG_CONFIG_HOME or $HOME. Returns a strv or NULL on ENOMEM. */
+char **catalogue_default_dirs(bool user);
+
+/* The search path from the command line: search_path (colon-separated, replaces the default list) or the
+ * default list, with extra_dirs in front as the most general. Returns 0, -EINVAL for a relative directory,
+ * or -ENOMEM. */
+int catalogue_search_path(bool user, const char *search_path, char * const *extra_dirs, char ***ret);
+
+/* Whether a directory entry of this name is skipped: hidden files and package or editor leftovers. */
+bool catalogue_name_ignored(const char *name) _pure_;

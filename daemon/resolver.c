@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "resolver.h"
+
+#define ARCH_BIT(a) (1U << (a))
+
+/* Callers often hold an alias where descriptors list versioned types (QEMU asks descriptors not to list
+ * aliases). An alias matches whatever the current versioned type of its family matches; see docs/resolution.md. */
+static const struct {
+        const char *alias;
+        uint32_t architectures;
+        const char *versioned;
+} machine_aliases[] = {
+        { "q35", ARCH_BIT(ARCH_X86_64) | ARCH_BIT(ARCH_I386), "pc-q35-" QEMU_CURRENT_MACHINE_VERSION },
+        { "pc", ARCH_BIT(ARCH_X86_64) | ARCH_BIT(ARCH_I386), "pc-i440fx-" QEMU_CURRENT_MACHINE_VERSION },
+        { "virt", ARCH_BIT(ARCH_AARCH64) | ARCH_BIT(ARCH_ARM), "virt-" QEMU_CURRENT_MACHINE_VERSION },
+};
+
+const char *machine_alias_expand(const char *machine, Architecture a) {
+        for (size_t i = 0; i < ELEMENTSOF(machine_aliases); i++)
+                if ((machine_aliases[i].architectures & ARCH_BIT(a)) && streq(machine_aliases[i].alias, machine))
+                        return machine_aliases[i].versioned;
+        return NULL;
+}
+
+const char *verdict_kind_to_string(VerdictKind k) {
+        static const char *const table[_VERDICT_MAX] = {
+                [VERDICT_SELECTED] = "selected",
+                [VERDICT_ELIGIBLE] = "eligible",
+                [VERDICT_REJECTED] = "rejected",
+                [VERDICT_MASKED] = "masked",
+                [VERDICT_SHADOWED] = "shadowed",
+                [VERDICT_INVALID] = "invalid",
+        };
+        return k < _VERDICT_MAX ? table[k] : NULL;
+}
+
+void request_done(Request *r) {
+        free(r->machine);
+        strv_free(r->unknown_required);
+        strv_free(r->unknown_forbidden);
+        strv_free(r->exclude);
+        free(r->executable);
+        free(r->nvram_template);
+        *r = (Request) {};
+}
+
+int request_set_feature(Request *r, const char *name, bool want) {
+        Feature f = feature_from_string(name);
+
+        if (f >= 0) {
+                uint64_t bit = UINT64_C(1) << f;
+                r->features_required = want ? r->features_required | bit : r->features_required & ~bit;
+                r->features_forbidden = want ? r->features_forbidden & ~bit : r->features_forbidden | bit;
+                return 0;
+        }
+        if (strv_contains(want ? r->unknown_required : r->unknown_forbidden, name))
+                return 0;
+        return strv_extend(want ? &r->unknown_required : &r->unknown_forbidden, name);
+}
+
+char *request_to_string(const Request *r, RequestKind kind) {
+        bool resolve = kind == REQUEST_RESOLVE;
+        StrBuf b = {};
+
+        strbuf_puts(&b, r->has_architecture ? architecture_to_string(r->architecture) : "any architecture");
+        if (r->machine)
+                strbuf_printf(&b, " machine '%s'", r->machine);
+        if (r->has_interface || resolve)
+                strbuf_printf(&b, " %s", interface_type_to_string(r->has_interface ? r->interface : INTERFACE_UEFI));
+        if (r->has_device)
+                strbuf_printf(&b, " device=%s", device_to_string(r->device));
+        if (r->has_mode)
+                strbuf_printf(&b, " mode=%s", flash_mode_to_string(r->mode));
+        for (int f = 0; f < _FEATURE_MAX; f++) {
+                if (r->features_required & (UINT64_C(1) << f))
+                        strbuf_printf(&b, " +%s", feature_to_string(f));
+                if (r->features_forbidden & (UINT64_C(1) << f))
+                        strbuf_printf(&b, " -%s", feature_to_string(f));
+        }
+        STRV_FOREACH(s, r->unknown_required)
+                strbuf_printf(&b, " +%s", *s);
+        STRV_FOREACH(s, r->unknown_forbidden)
+                strbuf_printf(&b, " -%s", *s);
+        if (r->has_smm)
+                strbuf_printf(&b, " smm=%s", r->smm ? "yes" : "no");
+        if (r->executable)
+                strbuf_printf(&b, " executable='%s'", r->executable);
+        if (r->nvram_template)
+                strbuf_printf(&b, " nvram-template='%s'", r->nvram_template);
+        return strbuf_steal(&b);
+}
+
+/* The identity of a path the caller named, so "same file" survives symlinks: either (dev, ino) or, when the
+ * file is not there, the literal path. */
+typedef struct PathKey {
+        const char *path;
+        bool exists;
+        dev_t dev;
+        ino_t ino;
+} PathKey;
+
+typedef struct MatchContext {
+        PathKey executable, nvram_template;
+} MatchContext;
+
+static void path_key_init(const Catalogue *c, const char *path, PathKey *ret) {
+        _cleanup_(freep) char *full = NULL;
+        struct stat st;
+
+        *ret = (PathKey) { .path = path };
+        if (!path)
+                return;
+        full = path_prefix_root(c->root, path);
+        if (full && stat(full, &st) >= 0)
+                *ret = (PathKey) { .path = path, .exists = true, .dev = st.st_dev, .ino = st.st_ino };
+}
+
+static void match_context_init(const Catalogue *c, const Request *req, MatchContext *ret) {
+        path_key_init(c, req->executable, &ret->executable);
+        path_key_init(c, req->nvram_template, &ret->nvram_template);
+}
+
+static bool path_key_matches(const PathKey *k, const char *path, const FileCheck *f) {
+        if (!path)
+                return false;
+        if (k->exists && f->ok)
+                return k->dev == f->dev && k->ino == f->ino;
+        return streq(k->path, path);
+}
+
+/* Appends "name" or "name:detail"; when reasons is NULL the caller only wants to know whether to stop. */
+static int reason(char ***reasons, const char *name, const char *detail) {
+        if (!reasons)
+                return 0;
+        if (strv_consume(reasons, detail ? strdup_printf("%s:%s", name, detail) : strdup(name)) < 0)
+                return -ENOMEM;
+        return 1;
+}
+
+#define REJECT(name, detail)                            \
+        do {                                            \
+                int _r = reason(reasons, name, detail); \
+                if (_r <= 0)                            \
+                        return _r;                      \
+        } while (0)
+
+static bool machine_matches(const Descriptor *d, Architecture a, const char *machine) {
+        const char *versioned;
+
+        if (descriptor_matches_target(d, a, machine))
+                return true;
+        versioned = machine ? machine_alias_expand(machine, a) : NULL;
+        return versioned && descriptor_matches_target(d, a, versioned);
+}
+
+static bool format_ok(const Descriptor *d, uint32_t formats) {
+        if (d->device != DEVICE_FLASH)
+                return true;
+        if (!(formats & (1U << d->executable.format)))
+                return false;
+        return d->mode != FLASH_MODE_SPLIT || (formats & (1U << d->nvram_template.format));
+}
+
+static int match_features(const Descriptor *d, const Request *req, char ***reasons) {
+        uint64_t missing = req->features_required & ~d->feature_mask;
+        uint64_t forbidden = req->features_forbidden & d->feature_mask;
+
+        for (int f = 0; f < _FEATURE_MAX && (missing | forbidden); f++) {
+                if (missing & (UINT64_C(1) << f))
+                        REJECT("feature-missing", feature_to_string(f));
+                if (forbidden & (UINT64_C(1) << f))
+                        REJECT("feature-forbidden", feature_to_string(f));
+        }
+        STRV_FOREACH(s, req->unknown_required)
+                if (!strv_contains(d->features, *s))
+                        REJECT("feature-missing", *s);
+        STRV_FOREACH(s, req->unknown_forbidden)
+                if (strv_contains(d->features, *s))
+                        REJECT("feature-forbidden", *s);
+        return 1;
+}
+
+static int match_entry(const Entry *e, const Request *req, RequestKind kind, const MatchContext *ctx,
+                       char ***reasons) {
+        const Descriptor *d = e->descriptor;
+        bool resolve = kind == REQUEST_RESOLVE;
+        InterfaceType interface = req->has_interface ? req->interface : INTERFACE_UEFI;
+        int r;
+
+        if ((req->has_interface || resolve) && !(d->interface_mask & (1U << interface)))
+                REJECT("interface", NULL);
+        if (req->has_architecture && !(d->architecture_mask & ARCH_BIT(req->architecture)))
+                REJECT("architecture", NULL);
+        if (req->has_device ? d->device != req->device
+                            : resolve && d->device != DEVICE_FLASH && d->device != DEVICE_MEMORY)
+                REJECT("device", NULL);
+        if (req->has_mode && d->device == DEVICE_FLASH && d->mode != req->mode)
+                REJECT("mode", NULL);
+        if (req->has_formats && !format_ok(d, req->formats))
+                REJECT("format", NULL);
+        if (req->has_smm && !req->smm && descriptor_has_feature(d, FEATURE_REQUIRES_SMM))
+                REJECT("requires-smm", NULL);
+        r = match_features(d, req, reasons);
+        if (r <= 0)
+                return r;
+        if (strv_contains(req->exclude, e->name))
+                REJECT("excluded", NULL);
+        if ((req->executable && !path_key_matches(&ctx->executable, descriptor_image(d), &e->image)) ||
+            (req->nvram_template &&
+             !path_key_matches(&ctx->nvram_template, descriptor_vars_template(d), &e->vars)))
+                REJECT("path", NULL);
+        /* a machine is only judged among targets of the right architecture: no double reason */
+        if (req->has_architecture && req->machine) {
+                if ((d->architecture_mask & ARCH_BIT(req->architecture)) &&
+                    !machine_matches(d, req->architecture, req->machine))
+                        REJECT("machine", NULL);
+        } else if (req->machine) {
+                bool any = false;
+                for (int a = 0; a < _ARCH_MAX && !any; a++)
+                        any = machine_matches(d, a, req->machine);
+                if (!any)
+                        REJECT("machine", NULL);
+        }
+        if (req->has_check_files ? req->check_files : resolve) {
+                if (!e->image.ok)
+                        REJECT("executable-missing", descriptor_image(d));
+                if (!e->vars.ok)
+                        REJECT("nvram-template-missing", descriptor_vars_template(d));
+        }
+        return reasons ? strv_length(*reasons) == 0 : 1;
+}
+
+int resolver_match(const Catalogue *c, const Entry *e, const Request *req, RequestKind kind, char ***reasons) {
+        MatchContext ctx;
+
+        if (e->state != ENTRY_VALID)
+                return 0;
+        match_context_init(c, req, &ctx);
+        return match_entry(e, req, kind, &ctx, reasons);
+}
+
+int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret) {
+        InterfaceType interface = req->has_interface ? req->interface : INTERFACE_UEFI;
+        const uint32_t *index;
+        MatchContext ctx;
+        size_t n;
+
+        if (!req->has_architecture)
+                return -EINVAL;
+
+        match_context_init(c, req, &ctx);
+        index = c->index[req->architecture][interface];
+        n = c->n_index[req->architecture][interface];
+        for (size_t i = 0; i < n; i++) {
+                const Entry *e = &c->entries[index[i]];
+
+                if (match_entry(e, req, REQUEST_RESOLVE, &ctx, NULL) > 0) {
+                        *ret = e;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+static int explanation_add(Explanation *x, const Entry *e, VerdictKind kind, char **reasons) {
+        Verdict *n = realloc(x->verdicts, sizeof(Verdict) * (x->n_verdicts + 1));
+
+        if (!n) {
+                strv_free(reasons);
+                return -ENOMEM;
+        }
+        x->verdicts = n;
+        x->verdicts[x->n_verdicts++] = (Verdict) { .entry = e, .kind = kind, .reasons = reasons };
+        return 0;
+}
+
+static int entry_verdict(const Entry *e, const Request *req, const MatchContext *ctx, Explanation *x) {
+        _cleanup_(strv_freep) char **reasons = NULL;
+        int r;
+
+        switch (e->state) {
+        case ENTRY_MASKED:
+                r = strv_consume(&reasons, strdup_printf("masked-by:%s", e->path));
+                if (r < 0)
+                        return r;
+                return explanation_add(x, e, VERDICT_MASKED, TAKE_PTR(reasons));
+
+        case ENTRY_INVALID:
+                for (size_t i = 0; i < e->descriptor->n_problems; i++) {
+                        const Problem *p = &e->descriptor->problems[i];
+                        _cleanup_(freep) char *s = NULL;
+
+                        if (p->severity != PROBLEM_ERROR)
+                                continue;
+                        s = problem_to_string(p);
+                        r = strv_consume(&reasons, s ? strdup_printf("parse-error:%s", s) : NULL);
+                        if (r < 0)
+                                return r;
+                }
+                return explanation_add(x, e, VERDICT_INVALID, TAKE_PTR(reasons));
+
+        default:
+                reasons = calloc(1, sizeof(char *));
+                if (!reasons)
+                        return -ENOMEM;
+                r = match_entry(e, req, REQUEST_RESOLVE, ctx, &reasons);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return explanation_add(x, e, VERDICT_REJECTED, TAKE_PTR(reasons));
+                r = explanation_add(x, e, x->selected ? VERDICT_ELIGIBLE : VERDICT_SELECTED, TAKE_PTR(reasons));
+                if (r >= 0 && !x->selected)
+                        x->selected = e;
+                return r;
+        }
+}
+
+int resolver_explain(const Catalogue *c, const Request *req, Explanation *ret) {
+        Explanation x = {};
+        MatchContext ctx;
+        int r = 0;
+
+        if (!req->has_architecture)
+                return -EINVAL;
+
+        match_context_init(c, req, &ctx);
+        for (size_t i = 0; i < c->n_entries && r >= 0; i++) {
+                const Entry *e = &c->entries[i];
+
+                r = entry_verdict(e, req, &ctx, &x);
+                STRV_FOREACH(s, e->shadowed) {
+                        char **reasons = NULL;
+
+                        if (r < 0)
+                                break;
+                        r = strv_consume(&reasons, strdup_printf("%s:%s",
+                                         e->state == ENTRY_MASKED ? "masked-by" : "shadowed-by", e->path));
+                        if (r >= 0)
+                                r = explanation_add(&x, e, e->state == ENTRY_MASKED ? VERDICT_MASKED
+                                                                                     : VERDICT_SHADOWED, reasons);
+                }
+        }
+        if (r < 0) {
+                explanation_done(&x);
+                return r;
+        }
+        *ret = x;
+        return 0;
+}
+
+void explanation_done(Explanation *x) {
+        for (size_t i = 0; i < x->n_verdicts; i++)
+                strv_free(x->verdicts[i].reasons);
+        free(x->verdicts);
+        *x = (Explanation) {};
+}
+
+/* Reason tallies for the summary, in order of first appearance. */
+typedef struct Tally {
+        const char *reason;
+        size_t count;
+} Tally;
+
+static int tally_compare(const void *a, const void *b) {
+        const Tally *x = a, *y = b;
+        return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->reason, y->reason);
+}
+
+/* The rejected candidate that came closest: right architecture first, then fewest reasons, then rank. */
+static const Verdict *closest_candidate(const Explanation *x, size_t *ret_rejected) {
+        const Verdict *best = NULL;
+        size_t best_score = SIZE_MAX, n = 0;
+
+        for (size_t i = 0; i < x->n_verdicts; i++) {
+                const Verdict *v = &x->verdicts[i];
+                size_t score;
+
+                if (v->kind != VERDICT_REJECTED)
+                        continue;
+                n++;
+                score = strv_length(v->reasons) + (strv_contains(v->reasons, "architecture") ? 1000 : 0);
+                if (score < best_score) {
+                        best = v;
+                        best_score = score;
+                }
+        }
+        *ret_rejected = n;
+        return best;
+}
+
+char *explanation_summary(const Explanation *x, const Request *req) {
+        _cleanup_(freep) char *what = request_to_string(req, REQUEST_RESOLVE);
+        _cleanup_(freep) Tally *tallies = NULL;
+        size_t n_tallies = 0, n_rejected, counts[_VERDICT_MAX] = {};
+        const Verdict *closest;
+        StrBuf b = {};
+
+        if (!what)
+                return NULL;
+        tallies = calloc(x->n_verdicts * 4 + 1, sizeof(Tally));
+        if (!tallies)
+                return NULL;
+
+        for (size_t i = 0; i < x->n_verdicts; i++) {
+                const Verdict *v = &x->verdicts[i];
+
+                counts[v->kind]++;
+                if (v->kind != VERDICT_REJECTED)
+                        continue;
+                STRV_FOREACH(s, v->reasons) {
+                        size_t j = 0;
+                        while (j < n_tallies && !streq(tallies[j].reason, *s))
+                                j++;
+                        if (j == n_tallies) {
+                                if (n_tallies >= x->n_verdicts * 4)
+                                        continue;
+                                tallies[n_tallies++].reason = *s;
+                        }
+                        tallies[j].count++;
+                }
+        }
+        qsort(tallies, n_tallies, sizeof(Tally), tally_compare);
+
+        strbuf_printf(&b, "No firmware matches %s", what);
+        closest = closest_candidate(x, &n_rejected);
+        if (x->n_verdicts == 0) {
+                strbuf_puts(&b, ": the catalogue is empty");
+                return strbuf_steal(&b);
+        }
+        strbuf_printf(&b, ": %zu rejected", n_rejected);
+        for (size_t i = 0; i < n_tallies && i < 8; i++)
+                strbuf_printf(&b, "%s%zu %s", i == 0 ? " (" : ", ", tallies[i].count, tallies[i].reason);
+        if (n_tallies > 0)
+                strbuf_puts(&b, n_tallies > 8 ? ", ...)" : ")");
+        strbuf_printf(&b, ", %zu invalid, %zu masked, %zu shadowed", counts[VERDICT_INVALID],
+                      counts[VERDICT_MASKED], counts[VERDICT_SHADOWED]);
+        if (closest) {
+                strbuf_printf(&b, "; closest: %s (", closest->entry->name);
+                STRV_FOREACH(s, closest->reasons)
+                        strbuf_printf(&b, "%s%s", s == closest->reasons ? "" : ", ", *s);
+                strbuf_puts(&b, ")");
+        }
+        return strbuf_steal(&b);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Requests against a catalogue: Resolve (first match in rank order), List filters and Explain verdicts with
+ * machine-readable reasons. Pure: no I/O beyond one stat of a requested path, no D-Bus. */
+
+#include "catalogue.h"
+
+typedef enum RequestKind {
+        REQUEST_RESOLVE,        /* defaults apply: uefi, flash or memory, files checked */
+        REQUEST_FILTER,         /* only the keys given filter (List) */
+} RequestKind;
+
+typedef struct Request {
+        bool has_architecture, has_interface, has_device, has_mode, has_formats, has_smm, has_check_files;
+
+        Architecture architecture;
+        char *machine;                  /* NULL: any */
+        InterfaceType interface;
+        Device device;
+        FlashMode mode;
+        uint32_t formats;               /* 1 << Format */
+        bool smm;
+        bool check_files;
+        uint64_t features_required;     /* known features, 1 << Feature */
+        uint64_t features_forbidden;
+        char **unknown_required;        /* feature names this build does not know */
+        char **unknown_forbidden;
+        char **exclude;                 /* basenames */
+        char *executable;               /* compared after resolving symlinks */
+        char *nvram_template;
+
+        /* List only */
+        bool include_invalid, include_masked, include_shadowed;
+} Request;
+
+void request_done(Request *r);
+
+/* Sets a feature requirement by name: true = must have, false = must not have. Returns 0 or -ENOMEM. */
+int request_set_feature(Request *r, const char *name, bool want);
+
+/* A compact human description, e.g. "x86_64 machine 'q35' uefi +secure-boot -enrolled-keys smm=no".
+ * Returns NULL on ENOMEM. */
+char *request_to_string(const Request *r, RequestKind kind);
+
+/* The versioned machine type an alias stands for on this architecture ("q35" on x86_64 → "pc-q35-11.0"),
+ * or NULL when the name is not an alias there. */
+const char *machine_alias_expand(const char *machine, Architecture a) _pure_;
+
+/* Whether the entry satisfies the request. When reasons is not NULL, every unmet condition is appended as a
+ * reason string ("feature-missing:secure-boot"); otherwise it stops at the first. Returns 1 for a match, 0
+ * for none, -ENOMEM. Only meaningful for valid entries. */
+int resolver_match(const Catalogue *c, const Entry *e, const Request *req, RequestKind kind, char ***reasons);
+
+/* The first matching entry in rank order, using the catalogue's indexes. Returns 1 and the entry, 0 when
+ * nothing matches, -EINVAL when the request has no architecture. */
+int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret);
+
+typedef enum VerdictKind {
+        VERDICT_SELECTED,
+        VERDICT_ELIGIBLE,
+        VERDICT_REJECTED,
+        VERDICT_MASKED,
+        VERDICT_SHADOWED,
+        VERDICT_INVALID,
+        _VERDICT_MAX,
+} VerdictKind;
+
+const char *verdict_kind_to_string(VerdictKind k) _pure_;
+
+typedef struct Verdict {
+        const Entry *entry;
+        VerdictKind kind;
+        char **reasons;
+} Verdict;
+
+typedef struct Explanation {
+        Verdict *verdicts;              /* rank order; a shadowed file follows the entry that shadows it */
+        size_t n_verdicts;
+        const Entry *selected;          /* NULL when nothing matched */
+} Explanation;
+
+/* A verdict for every file of the catalogue. Returns 0 or -ENOMEM, -EINVAL without an architecture. */
+int resolver_explain(const Catalogue *c, const Request *req, Explanation *ret);
+void explanation_done(Explanation *x);
+
+/* The NoMatch message: counts per reason and the closest candidate. Returns NULL on ENOMEM. */
+char *explanation_summary(const Explanation *x, const Request *req);

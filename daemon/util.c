@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdio.h>
+#include <time.h>
+
+#include "util.h"
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **s = l; *s; s++)
+                free(*s);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char * const *l) {
+        size_t n = 0;
+
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+bool strv_contains(char * const *l, const char *s) {
+        STRV_FOREACH(i, l)
+                if (streq(*i, s))
+                        return true;
+        return false;
+}
+
+int strv_consume(char ***l, char *s) {
+        size_t n = strv_length(*l);
+        char **t;
+
+        if (!s)
+                return -ENOMEM;
+
+        t = realloc(*l, sizeof(char *) * (n + 2));
+        if (!t) {
+                free(s);
+                return -ENOMEM;
+        }
+        t[n] = s;
+        t[n + 1] = NULL;
+        *l = t;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s) {
+        return strv_consume(l, strdup(s));
+}
+
+char **strv_copy(char * const *l) {
+        _cleanup_(strv_freep) char **c = NULL;
+        size_t n = strv_length(l);
+
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(l[i]);
+                if (!c[i])
+                        return NULL;
+        }
+        return TAKE_PTR(c);
+}
+
+char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+static bool strbuf_reserve(StrBuf *b, size_t extra) {
+        size_t want;
+        char *n;
+
+        if (b->oom)
+                return false;
+        if (b->len + extra + 1 <= b->allocated)
+                return true;
+
+        want = b->allocated ? b->allocated * 2 : 64;
+        while (want < b->len + extra + 1)
+                want *= 2;
+        n = realloc(b->buf, want);
+        if (!n) {
+                b->oom = true;
+                return false;
+        }
+        b->buf = n;
+        b->allocated = want;
+        return true;
+}
+
+void strbuf_append(StrBuf *b, const char *s, size_t n) {
+        if (!strbuf_reserve(b, n))
+                return;
+        memcpy(b->buf + b->len, s, n);
+        b->len += n;
+        b->buf[b->len] = 0;
+}
+
+void strbuf_puts(StrBuf *b, const char *s) {
+        strbuf_append(b, s, strlen(s));
+}
+
+void strbuf_printf(StrBuf *b, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0 || !strbuf_reserve(b, (size_t) n))
+                return;
+
+        va_start(ap, fmt);
+        vsnprintf(b->buf + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t) n;
+}
+
+char *strbuf_steal(StrBuf *b) {
+        char *s;
+
+        if (b->oom) {
+                strbuf_done(b);
+                return NULL;
+        }
+        s = b->buf ?: strdup("");
+        *b = (StrBuf) {};
+        return s;
+}
+
+char *path_join(const char *a, const char *b) {
+        size_t la = strlen(a);
+
+        while (la > 1 && a[la - 1] == '/')
+                la--;
+        while (*b == '/')
+                b++;
+        return strdup_printf("%.*s%s%s", (int) la, a, (la > 0 && a[la - 1] == '/') ? "" : "/", b);
+}
+
+char *path_prefix_root(const char *root, const char *path) {
+        if (isempty(root) || streq(root, "/"))
+                return strdup(path);
+        return path_join(root, path);
+}
+
+uint64_t now_nsec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}

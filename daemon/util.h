@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small helpers shared by every module: cleanup attributes, string vectors, a string buffer.
+ * Nothing here knows about descriptors, D-Bus or files; anything domain-specific lives elsewhere. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define _pure_ __attribute__((pure))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#define TAKE_PTR(p)                             \
+        ({                                      \
+                __typeof__(p) _p_ = (p);        \
+                (p) = NULL;                     \
+                _p_;                            \
+        })
+
+#define TAKE_FD(fd)                             \
+        ({                                      \
+                int _fd_ = (fd);                \
+                (fd) = -1;                      \
+                _fd_;                           \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+static inline bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+/* A NULL-terminated vector of owned strings. */
+char **strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+size_t strv_length(char * const *l) _pure_;
+bool strv_contains(char * const *l, const char *s) _pure_;
+/* Appends a copy of s (or takes ownership with strv_consume). Returns 0 or -ENOMEM. */
+int strv_extend(char ***l, const char *s);
+int strv_consume(char ***l, char *s);
+char **strv_copy(char * const *l);
+
+#define STRV_FOREACH(s, l) for (char * const *s = (l); s && *s; s++)
+
+/* printf into a newly allocated string; returns NULL on ENOMEM. */
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+
+/* A growable byte buffer, always NUL-terminated once non-empty. */
+typedef struct StrBuf {
+        char *buf;
+        size_t len;
+        size_t allocated;
+        bool oom;
+} StrBuf;
+
+void strbuf_append(StrBuf *b, const char *s, size_t n);
+void strbuf_puts(StrBuf *b, const char *s);
+void strbuf_printf(StrBuf *b, const char *fmt, ...) _printf_(2, 3);
+/* Hands over the string (never NULL unless out of memory) and resets the buffer. */
+char *strbuf_steal(StrBuf *b);
+static inline void strbuf_done(StrBuf *b) {
+        free(b->buf);
+        *b = (StrBuf) {};
+}
+
+/* Joins a directory and a name with exactly one slash; returns NULL on ENOMEM. */
+char *path_join(const char *a, const char *b);
+/* Prefixes an absolute path with a root directory (none, "" or "/" mean no prefix). */
+char *path_prefix_root(const char *root, const char *path);
+
+/* Time in nanoseconds from CLOCK_MONOTONIC. */
+uint64_t now_nsec(void);
