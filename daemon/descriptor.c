@@ -328,6 +328,7 @@ static void parse_mapping_flash(Walker *w, const JsonValue *m) {
         const JsonValue *mode = json_object_get(m, "mode");
         bool has_template = json_object_get(m, "nvram-template");
 
+        d->mode_explicit = mode;
         d->mode = mode ? parse_enum(w, "mapping.mode", mode, "flash mode", lookup_mode,
                                     "split, combined or stateless")
                        : FLASH_MODE_SPLIT;

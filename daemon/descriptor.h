@@ -116,7 +116,8 @@ typedef struct Descriptor {
         uint32_t interface_mask;        /* 1 << InterfaceType of the known ones */
 
         Device device;                  /* _DEVICE_INVALID when missing or unknown */
-        FlashMode mode;                 /* flash only */
+        FlashMode mode;                 /* flash only; split when absent */
+        bool mode_explicit;             /* mode was written in the file */
         FlashFile executable;           /* flash */
         FlashFile nvram_template;       /* flash, split mode */
         char *filename;                 /* memory, kernel, igvm */

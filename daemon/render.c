@@ -94,7 +94,7 @@ static int gen_descriptor(yajl_gen g, const Descriptor *d) {
                 r = r ?: gen_map_open(g);
                 r = r ?: gen_key_string(g, "device", device_to_string(d->device));
                 if (d->device == DEVICE_FLASH) {
-                        if (d->mode >= 0)
+                        if (d->mode >= 0 && d->mode_explicit)
                                 r = r ?: gen_key_string(g, "mode", flash_mode_to_string(d->mode));
                         if (d->executable.filename)
                                 r = r ?: gen_flash_file(g, "executable", &d->executable);

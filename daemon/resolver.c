@@ -332,7 +332,9 @@ int resolver_explain(const Catalogue *c, const Request *req, Explanation *ret) {
         for (size_t i = 0; i < c->n_entries && r >= 0; i++) {
                 const Entry *e = &c->entries[i];
 
-                r = entry_verdict(e, req, &ctx, &x);
+                /* a mask is not a descriptor: what it hides gets the verdict, or the mask when it hides nothing */
+                if (e->state != ENTRY_MASKED || !e->shadowed)
+                        r = entry_verdict(e, req, &ctx, &x);
                 STRV_FOREACH(s, e->shadowed) {
                         char **reasons = NULL;
 

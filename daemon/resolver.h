@@ -75,7 +75,8 @@ typedef struct Verdict {
 } Verdict;
 
 typedef struct Explanation {
-        Verdict *verdicts;              /* rank order; a shadowed file follows the entry that shadows it */
+        Verdict *verdicts;              /* rank order; shadowed files follow the entry that shadows them, and
+                                         * a mask gives way to the files it hides */
         size_t n_verdicts;
         const Entry *selected;          /* NULL when nothing matched */
 } Explanation;

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <sys/stat.h>
+
+#include "catalogue.h"
+#include "tests.h"
+
+static const char *const system_dirs[] = { "/usr/share/qemu/firmware", "/etc/qemu/firmware", NULL };
+#define USR "usr/share/qemu/firmware/"
+#define ETC "etc/qemu/firmware/"
+
+/* A valid split-flash descriptor whose images live in /fw below the root. */
+static char *flash_json(const char *arch, const char *machine, const char *features, const char *image) {
+        char *s = strdup_printf(
+                "{ \"description\": \"test firmware\", \"interface-types\": [ \"uefi\" ],\n"
+                "  \"mapping\": { \"device\": \"flash\",\n"
+                "    \"executable\": { \"filename\": \"/fw/%s\", \"format\": \"raw\" },\n"
+                "    \"nvram-template\": { \"filename\": \"/fw/VARS.fd\", \"format\": \"raw\" } },\n"
+                "  \"targets\": [ { \"architecture\": \"%s\", \"machines\": [ \"%s\" ] } ],\n"
+                "  \"features\": [ %s ], \"tags\": [] }\n", image, arch, machine, features);
+        CHECK(s);
+        return s;
+}
+
+static void write_flash(const char *root, const char *relative, const char *arch, const char *features,
+                        const char *image) {
+        _cleanup_(freep) char *j = flash_json(arch, streq(arch, "x86_64") ? "pc-q35-*" : "virt-*", features,
+                                              image);
+        test_write_file(root, relative, j);
+}
+
+static Catalogue *build(const char *root, const Catalogue *previous) {
+        Catalogue *c = NULL;
+
+        CHECK(catalogue_build((char **) system_dirs, root, previous, &c) == 0);
+        CHECK(c);
+        return c;
+}
+
+static void test_override_and_shadow(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        const Entry *e;
+
+        write_flash(root, USR "50-ovmf.json", "x86_64", "\"secure-boot\"", "CODE.fd");
+        write_flash(root, ETC "50-ovmf.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "60-other.json", "x86_64", "", "CODE.fd");
+        test_write_file(root, "fw/CODE.fd", "code");
+        test_write_file(root, "fw/VARS.fd", "vars");
+
+        c = build(root, NULL);
+        CHECK(c->n_entries == 2);
+        CHECK(c->n_shadowed == 1);
+        e = catalogue_find(c, "50-ovmf.json");
+        CHECK(e);
+        CHECK(endswith(e->path, "/etc/qemu/firmware/50-ovmf.json"));
+        CHECK_STREQ(e->name, "50-ovmf.json");
+        CHECK(e->dir_index == 1);
+        CHECK(e->state == ENTRY_VALID);
+        CHECK(!descriptor_has_feature(e->descriptor, FEATURE_SECURE_BOOT));   /* /etc's copy won */
+        CHECK(strv_length(e->shadowed) == 1);
+        CHECK(endswith(e->shadowed[0], "/usr/share/qemu/firmware/50-ovmf.json"));
+        CHECK(entry_files_ok(e));
+        CHECK(catalogue_find(c, "nope.json") == NULL);
+        test_tmpdir_remove(root);
+}
+
+static void test_masks(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        const Entry *e;
+
+        write_flash(root, USR "50-a.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "50-b.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "50-c.json", "x86_64", "", "CODE.fd");
+        test_write_file(root, ETC "50-a.json", "");                     /* empty file masks */
+        test_symlink("/dev/null", root, ETC "50-b.json");               /* so does a link to /dev/null */
+
+        c = build(root, NULL);
+        CHECK(c->n_entries == 3);
+        CHECK(c->n_masked == 2);
+        CHECK(c->n_valid == 1);
+        e = catalogue_find(c, "50-a.json");
+        CHECK(e->state == ENTRY_MASKED && !e->descriptor);
+        CHECK(endswith(e->path, "/etc/qemu/firmware/50-a.json"));
+        CHECK(strv_length(e->shadowed) == 1);
+        e = catalogue_find(c, "50-b.json");
+        CHECK(e->state == ENTRY_MASKED);
+        CHECK(catalogue_find(c, "50-c.json")->state == ENTRY_VALID);
+        /* masked and invalid entries are never indexed */
+        CHECK(c->n_index[ARCH_X86_64][INTERFACE_UEFI] == 1);
+        CHECK(c->index[ARCH_X86_64][INTERFACE_UEFI][0] == catalogue_find(c, "50-c.json")->rank);
+        test_tmpdir_remove(root);
+}
+
+static void test_leftovers_ignored(void) {
+        static const char *const ignored[] = {
+                ".hidden.json", "50-x.json~", "50-x.json.dpkg-new", "50-x.json.dpkg-old", "50-x.json.dpkg-dist",
+                "50-x.json.rpmnew", "50-x.json.rpmsave", ".50-x.json.swp", "50-x.json.swp", "50-x.json.tmp",
+                "#50-x.json#", "50-x.json.ucf-dist",
+        };
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(ignored); i++) {
+                _cleanup_(freep) char *p = strdup_printf(USR "%s", ignored[i]);
+                CHECK(catalogue_name_ignored(ignored[i]));
+                test_write_file(root, p, "{ broken");
+        }
+        write_flash(root, USR "50-x.json", "x86_64", "", "CODE.fd");
+        CHECK(!catalogue_name_ignored("50-x.json"));
+        CHECK(!catalogue_name_ignored("firmware"));     /* the spec names no extension */
+
+        c = build(root, NULL);
+        CHECK(c->n_entries == 1);
+        CHECK_STREQ(c->entries[0].name, "50-x.json");
+        test_tmpdir_remove(root);
+}
+
+static void test_byte_order_and_rank(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+
+        /* rank comes from the name, not the directory: /usr/share's 10- sorts before /etc's 50- */
+        write_flash(root, USR "9-late.json", "x86_64", "", "CODE.fd");
+        write_flash(root, ETC "50-admin.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "10-early.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "Z-upper.json", "x86_64", "", "CODE.fd");
+
+        c = build(root, NULL);
+        CHECK(c->n_entries == 4);
+        CHECK_STREQ(c->entries[0].name, "10-early.json");
+        CHECK_STREQ(c->entries[1].name, "50-admin.json");
+        CHECK_STREQ(c->entries[2].name, "9-late.json");
+        CHECK_STREQ(c->entries[3].name, "Z-upper.json");
+        for (unsigned i = 0; i < c->n_entries; i++)
+                CHECK(c->entries[i].rank == i);
+        test_tmpdir_remove(root);
+}
+
+static void test_symlinks(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        _cleanup_(freep) char *target = NULL;
+        const Entry *e;
+
+        write_flash(root, "elsewhere/real.json", "aarch64", "", "CODE.fd");
+        target = path_join(root, "elsewhere/real.json");
+        test_symlink(target, root, USR "50-linked.json");
+        test_symlink("/nonexistent/target.json", root, USR "50-dangling.json");
+        test_symlink("50-loop-b.json", root, USR "50-loop-a.json");
+        test_symlink("50-loop-a.json", root, USR "50-loop-b.json");
+
+        c = build(root, NULL);
+        e = catalogue_find(c, "50-linked.json");
+        CHECK(e && e->state == ENTRY_VALID);
+        CHECK(e->descriptor->architecture_mask == 1U << ARCH_AARCH64);
+
+        e = catalogue_find(c, "50-dangling.json");
+        CHECK(e && e->state == ENTRY_INVALID);
+        CHECK_STREQ(e->descriptor->problems[0].message, "dangling symlink to '/nonexistent/target.json'");
+
+        e = catalogue_find(c, "50-loop-a.json");
+        CHECK(e && e->state == ENTRY_INVALID);
+        CHECK(strstr(e->descriptor->problems[0].message, "symbolic links"));
+        test_tmpdir_remove(root);
+}
+
+static void test_special_files(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        _cleanup_(freep) char *fifo = NULL, *big = NULL;
+        const Entry *e;
+        FILE *f;
+
+        test_mkdir(root, USR "60-directory.json");
+        fifo = path_join(root, USR "50-fifo.json");
+        CHECK(mkfifo(fifo, 0644) >= 0);
+        test_symlink("/dev/zero", root, USR "50-zero.json");
+        big = path_join(root, USR "50-big.json");
+        f = fopen(big, "we");
+        CHECK(f);
+        CHECK(ftruncate(fileno(f), 100 * 1024 * 1024) >= 0);  /* sparse: 100 MiB that is never read */
+        fclose(f);
+
+        c = build(root, NULL);                                  /* must not block on the FIFO */
+        CHECK(c->n_entries == 4);
+        CHECK(c->n_invalid == 4);
+        e = catalogue_find(c, "50-fifo.json");
+        CHECK_STREQ(e->descriptor->problems[0].message, "a FIFO, only regular files are read");
+        e = catalogue_find(c, "50-zero.json");
+        CHECK_STREQ(e->descriptor->problems[0].message, "a character device, only regular files are read");
+        e = catalogue_find(c, "60-directory.json");
+        CHECK_STREQ(e->descriptor->problems[0].message, "a directory, only regular files are read");
+        e = catalogue_find(c, "50-big.json");
+        CHECK_STREQ(e->descriptor->problems[0].message,
+                    "larger than 1048576 bytes (104857600 bytes), not read");
+        test_tmpdir_remove(root);
+}
+
+static void test_invalid_listed(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        const Entry *e;
+
+        test_write_file(root, USR "50-broken.json", "{ \"description\": ");
+        write_flash(root, USR "60-good.json", "x86_64", "", "CODE.fd");
+
+        c = build(root, NULL);
+        CHECK(c->n_entries == 2 && c->n_invalid == 1 && c->n_valid == 1);
+        e = catalogue_find(c, "50-broken.json");
+        CHECK(e->state == ENTRY_INVALID);
+        CHECK(e->descriptor->n_errors == 1);
+        CHECK(strstr(e->descriptor->problems[0].message, "invalid JSON"));
+        test_tmpdir_remove(root);
+}
+
+static void test_referenced_files(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        const Entry *e;
+
+        write_flash(root, USR "50-present.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "50-missing.json", "x86_64", "", "GONE.fd");
+        test_write_file(root, "fw/CODE.fd", "code");
+        test_write_file(root, "fw/VARS.fd", "vars");
+
+        c = build(root, NULL);
+        e = catalogue_find(c, "50-present.json");
+        CHECK(e->image.ok && e->vars.ok && entry_files_ok(e));
+        e = catalogue_find(c, "50-missing.json");
+        CHECK(!e->image.ok && e->vars.ok && !entry_files_ok(e));
+        test_tmpdir_remove(root);
+}
+
+static void touch_later(const char *root, const char *relative, const char *content) {
+        /* rewrite in place with a different size, so the FileId surely changes */
+        test_write_file(root, relative, content);
+}
+
+static void test_incremental(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *first = NULL, *second = NULL, *third = NULL;
+        _cleanup_(freep) char *changed = NULL;
+
+        for (int i = 0; i < 20; i++) {
+                _cleanup_(freep) char *p = strdup_printf(USR "%02d-fw.json", i);
+                write_flash(root, p, i % 2 ? "x86_64" : "aarch64", "", "CODE.fd");
+        }
+        first = build(root, NULL);
+        CHECK(first->n_parsed == 20 && first->n_reused == 0);
+
+        second = build(root, first);
+        CHECK(second->n_parsed == 0 && second->n_reused == 20);
+        CHECK(second->entries[3].descriptor == first->entries[3].descriptor);   /* shared, not copied */
+
+        changed = flash_json("riscv64", "virt", "\"acpi-s3\"", "CODE.fd");
+        touch_later(root, USR "03-fw.json", changed);
+        third = build(root, second);
+        CHECK(third->n_parsed == 1 && third->n_reused == 19);
+        CHECK(third->entries[3].descriptor != second->entries[3].descriptor);
+        CHECK(third->entries[3].descriptor->architecture_mask == 1U << ARCH_RISCV64);
+
+        /* the old catalogues stay intact and can be freed in any order */
+        first = catalogue_free(first);
+        CHECK(second->entries[4].descriptor->n_ref == 2);
+        test_tmpdir_remove(root);
+}
+
+static void test_index_and_features(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+
+        write_flash(root, USR "10-a.json", "x86_64", "\"secure-boot\", \"requires-smm\"", "CODE.fd");
+        write_flash(root, USR "20-b.json", "aarch64", "\"future-feature\"", "CODE.fd");
+        write_flash(root, USR "30-c.json", "x86_64", "", "CODE.fd");
+
+        c = build(root, NULL);
+        CHECK(c->n_index[ARCH_X86_64][INTERFACE_UEFI] == 2);
+        CHECK(c->index[ARCH_X86_64][INTERFACE_UEFI][0] == 0);
+        CHECK(c->index[ARCH_X86_64][INTERFACE_UEFI][1] == 2);
+        CHECK(c->n_index[ARCH_AARCH64][INTERFACE_UEFI] == 1);
+        CHECK(c->n_index[ARCH_X86_64][INTERFACE_BIOS] == 0);
+        CHECK(c->architecture_mask == ((1U << ARCH_X86_64) | (1U << ARCH_AARCH64)));
+        CHECK(strv_length(c->features) == 3);
+        CHECK_STREQ(c->features[0], "future-feature");
+        CHECK_STREQ(c->features[1], "requires-smm");
+        CHECK_STREQ(c->features[2], "secure-boot");
+        test_tmpdir_remove(root);
+}
+
+static void test_search_path(void) {
+        _cleanup_(strv_freep) char **l = NULL, **u = NULL, **s = NULL;
+        char *extra[] = { (char *) "/nix/store/firmware", NULL };
+        char *relative[] = { (char *) "relative/dir", NULL };
+
+        CHECK(catalogue_search_path(false, NULL, extra, &l) == 0);
+        CHECK(strv_length(l) == 3);
+        CHECK_STREQ(l[0], "/nix/store/firmware");
+        CHECK_STREQ(l[1], "/usr/share/qemu/firmware");
+        CHECK_STREQ(l[2], "/etc/qemu/firmware");
+
+        CHECK(setenv("XDG_CONFIG_HOME", "/home/u/.cfg", 1) == 0);
+        CHECK(catalogue_search_path(true, NULL, NULL, &u) == 0);
+        CHECK(strv_length(u) == 3);
+        CHECK_STREQ(u[2], "/home/u/.cfg/qemu/firmware");
+
+        CHECK(catalogue_search_path(false, "/a:/b", NULL, &s) == 0);
+        CHECK(strv_length(s) == 2);
+        CHECK_STREQ(s[1], "/b");
+
+        char **bad = NULL;
+        CHECK(catalogue_search_path(false, "/a:rel", NULL, &bad) == -EINVAL);
+        CHECK(catalogue_search_path(false, NULL, relative, &bad) == -EINVAL);
+        CHECK(!bad);
+}
+
+static void test_directory_problems(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+
+        /* /etc/qemu/firmware is a file: reported, and the other directory still serves */
+        test_write_file(root, "etc/qemu/firmware", "not a directory");
+        write_flash(root, USR "50-a.json", "x86_64", "", "CODE.fd");
+
+        c = build(root, NULL);
+        CHECK(c->n_entries == 1);
+        CHECK(strv_length(c->dir_problems) == 1);
+        CHECK(strstr(c->dir_problems[0], "etc/qemu/firmware: Not a directory"));
+
+        /* a root where nothing exists yet is an empty catalogue, not an error */
+        _cleanup_(catalogue_freep) Catalogue *empty = build("/nonexistent-root-for-test", NULL);
+        CHECK(empty->n_entries == 0 && !empty->dir_problems);
+        test_tmpdir_remove(root);
+}
+
+int main(void) {
+        RUN(test_override_and_shadow);
+        RUN(test_masks);
+        RUN(test_leftovers_ignored);
+        RUN(test_byte_order_and_rank);
+        RUN(test_symlinks);
+        RUN(test_special_files);
+        RUN(test_invalid_listed);
+        RUN(test_referenced_files);
+        RUN(test_incremental);
+        RUN(test_index_and_features);
+        RUN(test_search_path);
+        RUN(test_directory_problems);
+        return 0;
+}
