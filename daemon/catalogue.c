@@ -574,6 +574,51 @@ Catalogue *catalogue_free(Catalogue *c) {
         return NULL;
 }
 
+static bool file_check_equal(const FileCheck *a, const FileCheck *b) {
+        return a->ok == b->ok && (!a->ok || (a->dev == b->dev && a->ino == b->ino));
+}
+
+static bool strv_equal(char * const *a, char * const *b) {
+        for (; a && *a && b && *b; a++, b++)
+                if (!streq(*a, *b))
+                        return false;
+        return (!a || !*a) && (!b || !*b);
+}
+
+static bool entry_changed(const Entry *a, const Entry *b) {
+        return !streq(a->path, b->path) || a->state != b->state || a->descriptor != b->descriptor ||
+               !file_id_equal(&a->id, &b->id) || !file_check_equal(&a->image, &b->image) ||
+               !file_check_equal(&a->vars, &b->vars) || !strv_equal(a->shadowed, b->shadowed);
+}
+
+int catalogue_diff(const Catalogue *old, const Catalogue *new, char ***ret_added, char ***ret_removed,
+                   char ***ret_modified) {
+        _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
+        size_t i = 0, j = 0, n_old = old ? old->n_entries : 0, n_new = new ? new->n_entries : 0;
+        int r = 0;
+
+        /* both are sorted by name: one merge pass */
+        while (r >= 0 && (i < n_old || j < n_new)) {
+                int c = i >= n_old ? 1 : j >= n_new ? -1 : strcmp(old->entries[i].name, new->entries[j].name);
+
+                if (c < 0)
+                        r = strv_extend(&removed, old->entries[i++].name);
+                else if (c > 0)
+                        r = strv_extend(&added, new->entries[j++].name);
+                else {
+                        if (entry_changed(&old->entries[i], &new->entries[j]))
+                                r = strv_extend(&modified, new->entries[j].name);
+                        i++, j++;
+                }
+        }
+        if (r < 0)
+                return r;
+        *ret_added = TAKE_PTR(added);
+        *ret_removed = TAKE_PTR(removed);
+        *ret_modified = TAKE_PTR(modified);
+        return 0;
+}
+
 static int entry_compare_name(const void *key, const void *e) {
         return strcmp(key, ((const Entry *) e)->name);
 }

@@ -91,6 +91,12 @@ static inline void catalogue_freep(Catalogue **c) {
 /* Looks up an entry by basename. Returns NULL when there is none. */
 const Entry *catalogue_find(const Catalogue *c, const char *name);
 
+/* What changed between two catalogues, by basename: names only in new (added), only in old (removed), and in
+ * both with a different file, state, descriptor, shadowed list or file check (modified). A change of rank
+ * alone is not a modification. Each list is sorted; NULL lists mean none. Returns 0 or -ENOMEM. */
+int catalogue_diff(const Catalogue *old, const Catalogue *new, char ***ret_added, char ***ret_removed,
+                   char ***ret_modified);
+
 /* The standard search path for the system or the user instance, most general first. The user directory
  * comes from $XDG_CONFIG_HOME or $HOME. Returns a strv or NULL on ENOMEM. */
 char **catalogue_default_dirs(bool user);

@@ -78,35 +78,39 @@ typedef struct Walker {
 static void problem_add(Walker *w, ProblemSeverity severity, const char *path, const char *fmt, ...)
         _printf_(4, 5);
 static void problem_add(Walker *w, ProblemSeverity severity, const char *path, const char *fmt, ...) {
-        Descriptor *d = w->d;
-        Problem *n;
-        char *msg;
+        _cleanup_(freep) char *msg = NULL;
         va_list ap;
 
         if (w->oom)
                 return;
-        /* a file can only say so much: past this, further problems are noise */
-        if (d->n_problems >= 64)
-                return;
-
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
+        if (!msg || descriptor_add_problem(w->d, severity, path, msg) < 0)
+                w->oom = true;
+}
 
+int descriptor_add_problem(Descriptor *d, ProblemSeverity severity, const char *path, const char *message) {
+        _cleanup_(freep) char *p = NULL, *m = NULL;
+        Problem *n;
+
+        /* a file can only say so much: past this, further problems are noise (errors still count) */
+        if (d->n_problems >= DESCRIPTOR_PROBLEMS_MAX) {
+                d->n_errors += severity == PROBLEM_ERROR;
+                return 0;
+        }
+        p = strdup(path);
+        m = strdup(message);
         n = realloc(d->problems, sizeof(Problem) * (d->n_problems + 1));
         if (n)
                 d->problems = n;
-        char *p = strdup(path);
-        if (!msg || !n || !p) {
-                free(msg);
-                free(p);
-                w->oom = true;
-                return;
-        }
-        d->problems[d->n_problems++] = (Problem) { .severity = severity, .path = p, .message = msg };
-        if (severity == PROBLEM_ERROR)
-                d->n_errors++;
+        if (!p || !m || !n)
+                return -ENOMEM;
+        d->problems[d->n_problems++] = (Problem) { .severity = severity, .path = TAKE_PTR(p),
+                                                   .message = TAKE_PTR(m) };
+        d->n_errors += severity == PROBLEM_ERROR;
+        return 0;
 }
 
 /* A value quoted for a message: at most 64 bytes, cut on a UTF-8 boundary, control characters replaced. */
@@ -419,7 +423,7 @@ static void parse_target(Walker *w, const char *path, const JsonValue *t, Target
         path_member(&p, path, "machines");
         ret->machines = parse_string_list(w, p.buf, v, check_machine, NULL);
         if (ret->machines && !ret->machines[0])
-                problem_add(w, PROBLEM_WARNING, p.buf, "no machine types: this target never matches");
+                problem_add(w, PROBLEM_WARNING, p.buf, "no machine types: this target only matches requests that name no machine");
 }
 
 static void parse_targets(Walker *w, const JsonValue *root) {
@@ -513,7 +517,7 @@ static void walk(Walker *w, const JsonValue *root) {
         check_feature_relations(w);
 }
 
-static Descriptor *descriptor_new(void) {
+Descriptor *descriptor_new(void) {
         Descriptor *d = calloc(1, sizeof(Descriptor));
 
         if (!d)

@@ -142,10 +142,17 @@ typedef struct Descriptor {
 #define DESCRIPTOR_LIST_MAX 1024U
 #define DESCRIPTOR_STRING_MAX 65536U
 #define DESCRIPTOR_PATH_MAX 4096U
+#define DESCRIPTOR_PROBLEMS_MAX 64U
 
 /* Parses and validates one descriptor. Always yields a Descriptor unless memory runs out: an unusable one
  * carries its problems (n_errors > 0). Returns 0 or -ENOMEM. */
 int descriptor_parse(const char *data, size_t size, Descriptor **ret);
+
+/* An empty descriptor (no device, no members), for callers that fill one in themselves. NULL on ENOMEM. */
+Descriptor *descriptor_new(void);
+
+/* Records a problem. Past DESCRIPTOR_PROBLEMS_MAX only the error count grows. Returns 0 or -ENOMEM. */
+int descriptor_add_problem(Descriptor *d, ProblemSeverity severity, const char *path, const char *message);
 
 /* A descriptor that holds only one problem, for files that could not be read at all. Returns 0 or -ENOMEM. */
 int descriptor_new_unreadable(const char *message, Descriptor **ret);

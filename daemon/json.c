@@ -70,17 +70,24 @@ const JsonValue *json_object_get(const JsonValue *v, const char *key) {
         return NULL;
 }
 
-/* The member path of the value being added, e.g. "targets[0].machines", for limit messages. */
+/* The member path of the value being added, e.g. "targets[0].machines[2]", for limit messages: enclosing
+ * containers are named by their last member (the one being filled), the innermost by the next slot. */
 static char *builder_path(const Builder *b) {
         StrBuf p = {};
 
         for (unsigned i = 0; i < b->depth; i++) {
-                const Frame *f = &b->stack[i];
+                const JsonValue *c = b->stack[i].container;
+                bool top = i + 1 == b->depth;
 
-                if (f->container->type == JSON_ARRAY)
-                        strbuf_printf(&p, "[%zu]", f->container->array.n);
-                else if (f->key)
-                        strbuf_printf(&p, "%s%s", p.len > 0 ? "." : "", f->key);
+                if (c->type == JSON_ARRAY) {
+                        if (top || c->array.n > 0)
+                                strbuf_printf(&p, "[%zu]", top ? c->array.n : c->array.n - 1);
+                } else {
+                        const char *key = top ? b->stack[i].key : c->object.n > 0 ? c->object.keys[c->object.n - 1]
+                                                                                  : NULL;
+                        if (key)
+                                strbuf_printf(&p, "%s%s", p.len > 0 ? "." : "", key);
+                }
         }
         return strbuf_steal(&p);
 }
@@ -247,7 +254,9 @@ static int start_container(Builder *b, JsonType type) {
         JsonValue *v;
 
         if (b->depth >= b->limits->max_depth || b->depth >= JSON_DEPTH_HARD_MAX)
-                return builder_fail(b, "nested deeper than %u levels", b->limits->max_depth);
+                return builder_fail(b, "nested deeper than %u levels",
+                                    b->limits->max_depth < JSON_DEPTH_HARD_MAX ? b->limits->max_depth
+                                                                               : JSON_DEPTH_HARD_MAX);
 
         v = value_new(type);
         if (!builder_add(b, v))
@@ -286,12 +295,13 @@ static const yajl_callbacks callbacks = {
 };
 
 /* yajl's own message, without its "parse error: " prefix and trailing newline, plus line and column. */
-static char *syntax_error(yajl_handle h, const char *data, size_t size) {
+static char *syntax_error(yajl_handle h, const char *data, size_t size, bool at_end) {
         _cleanup_(freep) char *msg = NULL;
         unsigned char *e;
         size_t offset, line = 1, col = 1;
 
-        offset = yajl_get_bytes_consumed(h);
+        /* after yajl_complete_parse() the count covers only what that call saw: the error is at the end */
+        offset = at_end ? size : yajl_get_bytes_consumed(h);
         if (offset > size)
                 offset = size;
         for (size_t i = 0; i < offset; i++)
@@ -322,6 +332,7 @@ static char *syntax_error(yajl_handle h, const char *data, size_t size) {
 int json_parse(const char *data, size_t size, const JsonLimits *limits, JsonValue **ret, char **ret_error) {
         Builder b = { .limits = limits };
         yajl_handle h;
+        bool at_end = false;
         yajl_status s;
         int r = 0;
 
@@ -330,8 +341,10 @@ int json_parse(const char *data, size_t size, const JsonLimits *limits, JsonValu
                 return -ENOMEM;
 
         s = yajl_parse(h, (const unsigned char *) data, size);
-        if (s == yajl_status_ok)
+        if (s == yajl_status_ok) {
                 s = yajl_complete_parse(h);
+                at_end = true;
+        }
 
         if (b.oom)
                 r = -ENOMEM;
@@ -339,7 +352,7 @@ int json_parse(const char *data, size_t size, const JsonLimits *limits, JsonValu
                 *ret_error = TAKE_PTR(b.error);
                 r = -EBADMSG;
         } else if (s != yajl_status_ok) {
-                *ret_error = syntax_error(h, data, size);
+                *ret_error = syntax_error(h, data, size, at_end);
                 r = *ret_error ? -EBADMSG : -ENOMEM;
         }
         yajl_free(h);

@@ -334,6 +334,47 @@ static void test_directory_problems(void) {
         test_tmpdir_remove(root);
 }
 
+static void test_diff(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(catalogue_freep) Catalogue *a = NULL, *b = NULL, *c = NULL;
+        _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
+        _cleanup_(freep) char *changed = NULL, *gone = NULL;
+
+        write_flash(root, USR "10-keep.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "20-change.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "30-remove.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "40-mask.json", "x86_64", "", "CODE.fd");
+        a = build(root, NULL);
+
+        changed = flash_json("aarch64", "virt-*", "", "CODE.fd");
+        test_write_file(root, USR "20-change.json", changed);
+        gone = path_join(root, USR "30-remove.json");
+        CHECK(unlink(gone) == 0);
+        test_write_file(root, ETC "40-mask.json", "");
+        write_flash(root, USR "05-new.json", "x86_64", "", "CODE.fd");     /* shifts every rank */
+        b = build(root, a);
+
+        CHECK(catalogue_diff(a, b, &added, &removed, &modified) == 0);
+        CHECK(strv_length(added) == 1 && streq(added[0], "05-new.json"));
+        CHECK(strv_length(removed) == 1 && streq(removed[0], "30-remove.json"));
+        CHECK(strv_length(modified) == 2);
+        CHECK_STREQ(modified[0], "20-change.json");
+        CHECK_STREQ(modified[1], "40-mask.json");
+
+        /* nothing changed: three empty lists; referenced files appearing is a modification */
+        added = strv_free(added), removed = strv_free(removed), modified = strv_free(modified);
+        c = build(root, b);
+        CHECK(catalogue_diff(b, c, &added, &removed, &modified) == 0);
+        CHECK(!added && !removed && !modified);
+        test_write_file(root, "fw/CODE.fd", "now it exists");
+        test_write_file(root, "fw/VARS.fd", "and this");
+        c = catalogue_free(c);
+        c = build(root, b);
+        CHECK(catalogue_diff(b, c, &added, &removed, &modified) == 0);
+        CHECK(!added && !removed && strv_length(modified) == 3);        /* the three valid x86 and arm ones */
+        test_tmpdir_remove(root);
+}
+
 int main(void) {
         RUN(test_override_and_shadow);
         RUN(test_masks);
@@ -347,5 +388,6 @@ int main(void) {
         RUN(test_index_and_features);
         RUN(test_search_path);
         RUN(test_directory_problems);
+        RUN(test_diff);
         return 0;
 }
