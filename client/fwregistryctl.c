@@ -9,6 +9,7 @@
 #include "catalogue.h"
 #include "config.h"
 #include "render.h"
+#include "remote.h"
 #include "resolver.h"
 #include "table.h"
 
@@ -40,6 +41,8 @@ static int help(void) {
                "  describe NAME           Show one descriptor as JSON\n"
                "  resolve                 Pick the firmware for a request\n"
                "  explain                 Show why each descriptor matches or not\n"
+               "  monitor                 Print catalogue changes as they happen\n"
+               "  reload                  Ask the daemon to rescan now (needs authorization)\n"
                "  validate FILE...        Check descriptor files (offline, for packagers)\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
@@ -403,7 +406,15 @@ static bool list_includes(const Catalogue *c, const Entry *e) {
         return resolver_match(c, e, &arg.request, REQUEST_FILTER, NULL) > 0;
 }
 
-static int verb_list(const Catalogue *c) {
+static char *device_text(const Descriptor *d) {
+        if (!d || d->device < 0)
+                return strdup("-");
+        if (d->device == DEVICE_FLASH && d->mode >= 0)
+                return strdup_printf("%s/%s", device_to_string(d->device), flash_mode_to_string(d->mode));
+        return strdup(device_to_string(d->device));
+}
+
+static int print_list(const Entry *const *entries, size_t n, uint64_t generation) {
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
         int r = 0;
@@ -413,48 +424,67 @@ static int verb_list(const Catalogue *c) {
                 if (!g)
                         return -ENOMEM;
                 r = gen_map_open(g);
-                r = r ?: gen_key_uint(g, "generation", 0);
+                r = r ?: gen_key_uint(g, "generation", generation);
                 r = r ?: gen_string(g, "firmwares");
                 r = r ?: gen_array_open(g);
-        } else {
-                t = table_new("RANK", "NAME", "STATE", "INTERFACE", "DEVICE", "TARGETS", "FEATURES", NULL);
-                if (!t)
-                        return -ENOMEM;
-        }
-
-        for (size_t i = 0; i < c->n_entries && r == 0; i++) {
-                const Entry *e = &c->entries[i];
-                const Descriptor *d = e->descriptor;
-
-                if (!list_includes(c, e))
-                        continue;
-                if (g) {
-                        r = render_entry(g, e, 0);
-                        continue;
-                }
-                _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *targets = targets_to_string(d),
-                        *interfaces = strv_join(d ? d->interface_types : NULL, ","),
-                        *features = strv_join(d ? d->features : NULL, ","),
-                        *device = d && d->device >= 0 ? strdup_printf("%s%s%s", device_to_string(d->device),
-                                        d->device == DEVICE_FLASH && d->mode >= 0 ? "/" : "",
-                                        d->device == DEVICE_FLASH && d->mode >= 0 ?
-                                        flash_mode_to_string(d->mode) : "") : strdup("-");
-                const char *state = e->state != ENTRY_VALID ? entry_state_to_string(e->state) :
-                                    entry_files_ok(e) ? "ok" : "files-missing";
-
-                r = table_add_row(t, rank, e->name, state, interfaces, device, targets, features, NULL);
-        }
-        if (r)
-                return -ENOMEM;
-        if (g) {
-                r = gen_array_close(g);
+                for (size_t i = 0; i < n && r == 0; i++)
+                        r = render_entry(g, entries[i], generation);
+                r = r ?: gen_array_close(g);
                 r = r ?: gen_map_close(g);
                 if (r)
                         return -ENOMEM;
                 print_json_and_free(render_gen_steal(g));
                 return 0;
         }
+
+        t = table_new("RANK", "NAME", "STATE", "INTERFACE", "DEVICE", "TARGETS", "FEATURES", NULL);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r == 0; i++) {
+                const Entry *e = entries[i];
+                const Descriptor *d = e->descriptor;
+                _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *targets = targets_to_string(d),
+                        *interfaces = strv_join(d ? d->interface_types : NULL, ","),
+                        *features = strv_join(d ? d->features : NULL, ","), *device = device_text(d);
+                const char *state = e->state != ENTRY_VALID ? entry_state_to_string(e->state) :
+                                    entry_files_ok(e) ? "ok" : "files-missing";
+
+                r = table_add_row(t, rank, e->name, state, interfaces, device, targets, features, NULL);
+        }
+        if (r < 0)
+                return r;
         return table_print(t, stdout, arg.legend);
+}
+
+static int verb_list(const Catalogue *c, sd_bus *bus) {
+        _cleanup_(freep) const Entry **entries = NULL;
+        RemoteEntry *remote = NULL;
+        uint64_t generation = 0;
+        size_t n = 0;
+        int r;
+
+        if (c) {
+                entries = calloc(c->n_entries + 1, sizeof(Entry *));
+                if (!entries)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_entries; i++)
+                        if (list_includes(c, &c->entries[i]))
+                                entries[n++] = &c->entries[i];
+                return print_list(entries, n, 0);
+        }
+
+        r = remote_list(bus, &arg.request, &generation, &remote, &n);
+        if (r < 0)
+                return r;
+        entries = calloc(n + 1, sizeof(Entry *));
+        if (entries) {
+                for (size_t i = 0; i < n; i++)
+                        entries[i] = &remote[i].entry;
+                r = print_list(entries, n, generation);
+        } else
+                r = -ENOMEM;
+        remote_entries_free(remote, n);
+        return r;
 }
 
 static void print_field(const char *key, const char *value) {
@@ -500,13 +530,38 @@ static int require_architecture(void) {
         return 0;
 }
 
-static int verb_resolve(const Catalogue *c) {
+static int print_resolved(const Entry *e, uint64_t generation) {
+        if (arg.json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+
+                if (!g || render_entry(g, e, generation) < 0)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+        return print_entry(e);
+}
+
+static int verb_resolve(const Catalogue *c, sd_bus *bus) {
         const Entry *e = NULL;
+        RemoteEntry remote = {};
+        uint64_t generation = 0;
         int r;
 
         r = require_architecture();
         if (r < 0)
                 return r;
+        if (bus) {
+                r = remote_resolve(bus, &arg.request, &generation, &remote);
+                if (r == -ENOENT)
+                        return 2;
+                if (r < 0)
+                        return r;
+                r = print_resolved(&remote.entry, generation);
+                remote_entry_done(&remote);
+                return r;
+        }
+
         r = resolver_resolve(c, &arg.request, &e);
         if (r < 0)
                 return r;
@@ -521,28 +576,19 @@ static int verb_resolve(const Catalogue *c) {
                 fprintf(stderr, "%s\n", strempty(msg));
                 return 2;
         }
-        if (arg.json) {
-                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
-
-                if (!g || render_entry(g, e, 0) < 0)
-                        return -ENOMEM;
-                print_json_and_free(render_gen_steal(g));
-                return 0;
-        }
-        return print_entry(e);
+        return print_resolved(e, 0);
 }
 
-static int verb_explain(const Catalogue *c) {
-        _cleanup_(explanation_done) Explanation x = {};
-        _cleanup_(table_freep) Table *t = NULL;
-        int r;
+/* One row of Explain output, borrowed from an Explanation or from the daemon's reply. */
+typedef struct VerdictView {
+        const char *name;
+        const char *verdict;
+        char * const *reasons;
+} VerdictView;
 
-        r = require_architecture();
-        if (r < 0)
-                return r;
-        r = resolver_explain(c, &arg.request, &x);
-        if (r < 0)
-                return r;
+static int print_verdicts(const char *selected, const VerdictView *v, size_t n) {
+        _cleanup_(table_freep) Table *t = NULL;
+        int r = 0;
 
         if (arg.json) {
                 _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
@@ -550,14 +596,14 @@ static int verb_explain(const Catalogue *c) {
                 if (!g)
                         return -ENOMEM;
                 r = gen_map_open(g);
-                r = r ?: gen_key_string(g, "selected", x.selected ? x.selected->name : "");
+                r = r ?: gen_key_string(g, "selected", strempty(selected));
                 r = r ?: gen_string(g, "verdicts");
                 r = r ?: gen_array_open(g);
-                for (size_t i = 0; i < x.n_verdicts; i++) {
+                for (size_t i = 0; i < n; i++) {
                         r = r ?: gen_map_open(g);
-                        r = r ?: gen_key_string(g, "name", x.verdicts[i].entry->name);
-                        r = r ?: gen_key_string(g, "verdict", verdict_kind_to_string(x.verdicts[i].kind));
-                        r = r ?: gen_key_strv(g, "reasons", x.verdicts[i].reasons);
+                        r = r ?: gen_key_string(g, "name", v[i].name);
+                        r = r ?: gen_key_string(g, "verdict", v[i].verdict);
+                        r = r ?: gen_key_strv(g, "reasons", v[i].reasons);
                         r = r ?: gen_map_close(g);
                 }
                 r = r ?: gen_array_close(g);
@@ -571,21 +617,65 @@ static int verb_explain(const Catalogue *c) {
         t = table_new("NAME", "VERDICT", "REASONS", NULL);
         if (!t)
                 return -ENOMEM;
-        for (size_t i = 0; i < x.n_verdicts; i++) {
-                _cleanup_(freep) char *reasons = strv_join(x.verdicts[i].reasons, " ");
-
-                if (table_add_row(t, x.verdicts[i].entry->name, verdict_kind_to_string(x.verdicts[i].kind),
-                                  isempty(reasons) ? "-" : reasons, NULL) < 0)
-                        return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_(freep) char *reasons = strv_join(v[i].reasons, " ");
+                r = table_add_row(t, v[i].name, v[i].verdict, isempty(reasons) ? "-" : reasons, NULL);
         }
+        if (r < 0)
+                return r;
         return table_print(t, stdout, arg.legend);
 }
 
-static int verb_describe(const Catalogue *c, const char *name) {
+static int verb_explain(const Catalogue *c, sd_bus *bus) {
+        _cleanup_(explanation_done) Explanation x = {};
+        _cleanup_(freep) VerdictView *views = NULL;
+        _cleanup_(freep) char *selected = NULL;
+        RemoteVerdict *remote = NULL;
+        size_t n = 0;
+        int r;
+
+        r = require_architecture();
+        if (r < 0)
+                return r;
+        if (bus) {
+                r = remote_explain(bus, &arg.request, &selected, &remote, &n);
+                if (r < 0)
+                        return r;
+        } else {
+                r = resolver_explain(c, &arg.request, &x);
+                if (r < 0)
+                        return r;
+                n = x.n_verdicts;
+        }
+
+        views = calloc(n + 1, sizeof(VerdictView));
+        if (!views) {
+                remote_verdicts_free(remote, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                views[i] = bus ? (VerdictView) { remote[i].name, remote[i].verdict, remote[i].reasons }
+                               : (VerdictView) { x.verdicts[i].entry->name,
+                                                 verdict_kind_to_string(x.verdicts[i].kind), x.verdicts[i].reasons };
+        r = print_verdicts(bus ? selected : x.selected ? x.selected->name : NULL, views, n);
+        remote_verdicts_free(remote, bus ? n : 0);
+        return r;
+}
+
+static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
+        char *json = NULL;
         const Entry *e;
+        int r;
 
         if (!name)
                 return fail("describe needs a descriptor name");
+        if (bus) {
+                r = remote_describe(bus, name, &json);
+                if (r < 0)
+                        return r;
+                print_json_and_free(json);
+                return 0;
+        }
         e = catalogue_find(c, name);
         if (!e)
                 return fail("No descriptor called '%s'", name);
@@ -593,8 +683,11 @@ static int verb_describe(const Catalogue *c, const char *name) {
         return 0;
 }
 
+static const char *const verbs[] = { "list", "describe", "resolve", "explain", "monitor", "reload", NULL };
+
 static int run(int argc, char *argv[]) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *verb;
         int r;
 
@@ -607,22 +700,32 @@ static int run(int argc, char *argv[]) {
 
         if (streq(verb, "validate"))
                 return verb_validate(argv + optind + 1);
-
-        if (!streq(verb, "list") && !streq(verb, "resolve") && !streq(verb, "explain") && !streq(verb, "describe"))
+        if (!strv_contains((char **) verbs, verb))
                 return fail("Unknown command '%s'; see --help", verb);
-        if (!arg.offline)
-                return fail("This build talks to the catalogue offline only: add --offline");
 
-        r = load_catalogue(&c);
+        if (arg.offline) {
+                if (streq(verb, "monitor") || streq(verb, "reload"))
+                        return fail("'%s' needs the daemon: drop --offline", verb);
+                r = load_catalogue(&c);
+        } else {
+                if (arg.root || arg.search_path || arg.extra_dirs)
+                        return fail("--root, --search-path and --extra-dir go with --offline");
+                r = remote_connect(arg.user, &bus);
+        }
         if (r < 0)
                 return r;
+
         if (streq(verb, "list"))
-                return verb_list(c);
+                return verb_list(c, bus);
         if (streq(verb, "resolve"))
-                return verb_resolve(c);
+                return verb_resolve(c, bus);
         if (streq(verb, "explain"))
-                return verb_explain(c);
-        return verb_describe(c, argv[optind + 1]);
+                return verb_explain(c, bus);
+        if (streq(verb, "describe"))
+                return verb_describe(c, bus, argv[optind + 1]);
+        if (streq(verb, "monitor"))
+                return remote_monitor(bus, arg.json);
+        return remote_reload(bus);
 }
 
 int main(int argc, char *argv[]) {

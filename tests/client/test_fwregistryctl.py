@@ -4,12 +4,15 @@
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
 import unittest
 
 CTL = os.environ.get('FWREGISTRYCTL') or os.path.join(os.environ['FWREGISTRY_BUILD_DIR'], 'client', 'fwregistryctl')
+# set by the test command to run the client under valgrind
+WRAPPER = shlex.split(os.environ.get('FWREGISTRY_WRAPPER', ''))
 DEBIAN_DIR = '/usr/share/qemu/firmware'
 DEBIAN_NAMES = ['40-edk2-aarch64-secure-enrolled.json', '40-edk2-x86_64-secure-enrolled.json',
                 '50-edk2-aarch64-secure.json', '50-edk2-x86_64-secure.json',
@@ -30,7 +33,7 @@ GOOD = {
 
 
 def run(*args, timeout=30):
-    return subprocess.run([CTL, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*WRAPPER, CTL, *args], capture_output=True, text=True, timeout=timeout * (10 if WRAPPER else 1))
 
 
 class TestValidate(unittest.TestCase):

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "render.h"
+#include "remote.h"
+
+#define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
+#define MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"
+#define MANAGER_INTERFACE BUS_NAME ".Manager"
+
+int remote_connect(bool user, sd_bus **ret) {
+        int r = user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
+
+        if (r < 0)
+                fprintf(stderr, "Failed to connect to the %s bus: %s\n", user ? "session" : "system", strerror(-r));
+        return r;
+}
+
+static int print_bus_error(const sd_bus_error *error, int r) {
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+            sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                fprintf(stderr, "fwregistryd is not running (%s); use --offline to read the descriptors "
+                        "directly.\n", error->message);
+        else
+                fprintf(stderr, "%s\n", error->message ?: strerror(-r));
+        if (sd_bus_error_has_name(error, BUS_NAME ".Error.NoMatch"))
+                return -ENOENT;
+        return r < 0 ? r : -EIO;
+}
+
+/* ---- requests ------------------------------------------------------------------------------------------ */
+
+static int append_key(sd_bus_message *m, const char *key, const char *sig, ...) {
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', sig);
+        if (r >= 0) {
+                va_start(ap, sig);
+                r = sd_bus_message_appendv(m, sig, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int append_key_strv(sd_bus_message *m, const char *key, char **l) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+static int append_features(sd_bus_message *m, const Request *req) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "features");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a{sb}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sb}");
+        for (int f = 0; r >= 0 && f < _FEATURE_MAX; f++) {
+                uint64_t bit = UINT64_C(1) << f;
+                if ((req->features_required | req->features_forbidden) & bit)
+                        r = sd_bus_message_append(m, "{sb}", feature_to_string(f),
+                                                  (int) !!(req->features_required & bit));
+        }
+        STRV_FOREACH(s, req->unknown_required)
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "{sb}", *s, 1);
+        STRV_FOREACH(s, req->unknown_forbidden)
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "{sb}", *s, 0);
+        for (int i = 0; i < 3 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* The request's keys as a{sv}: exactly those that were set. */
+static int append_request(sd_bus_message *m, const Request *req, bool list) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && req->has_architecture)
+                r = append_key(m, "architecture", "s", architecture_to_string(req->architecture));
+        if (r >= 0 && req->machine)
+                r = append_key(m, "machine", "s", req->machine);
+        if (r >= 0 && req->has_interface)
+                r = append_key(m, "interface", "s", interface_type_to_string(req->interface));
+        if (r >= 0 && (req->features_required || req->features_forbidden || req->unknown_required ||
+                       req->unknown_forbidden))
+                r = append_features(m, req);
+        if (r >= 0 && req->has_device)
+                r = append_key(m, "device", "s", device_to_string(req->device));
+        if (r >= 0 && req->has_mode)
+                r = append_key(m, "mode", "s", flash_mode_to_string(req->mode));
+        if (r >= 0 && req->has_formats) {
+                char *formats[_FORMAT_MAX + 1] = {};
+                size_t n = 0;
+                for (int f = 0; f < _FORMAT_MAX; f++)
+                        if (req->formats & (1U << f))
+                                formats[n++] = (char *) format_to_string(f);
+                r = append_key_strv(m, "formats", formats);
+        }
+        if (r >= 0 && req->has_smm)
+                r = append_key(m, "smm", "b", (int) req->smm);
+        if (r >= 0 && req->has_check_files)
+                r = append_key(m, "check-files", "b", (int) req->check_files);
+        if (r >= 0 && req->exclude)
+                r = append_key_strv(m, "exclude", req->exclude);
+        if (r >= 0 && req->executable)
+                r = append_key(m, "executable", "s", req->executable);
+        if (r >= 0 && req->nvram_template)
+                r = append_key(m, "nvram-template", "s", req->nvram_template);
+        if (r >= 0 && list && req->include_invalid)
+                r = append_key(m, "include-invalid", "b", 1);
+        if (r >= 0 && list && req->include_masked)
+                r = append_key(m, "include-masked", "b", 1);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+static int call_with_request(sd_bus *bus, const char *method, const Request *req, bool list,
+                             sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, method);
+        if (r >= 0)
+                r = append_request(m, req, list);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(bus, m, 0, &error, ret);
+        if (r < 0)
+                r = print_bus_error(&error, r);
+        sd_bus_error_free(&error);
+        return r;
+}
+
+/* ---- replies back into entries ------------------------------------------------------------------------- */
+
+static int read_strv_value(sd_bus_message *m, char ***ret) {
+        strv_free(*ret);
+        *ret = NULL;
+        return sd_bus_message_read_strv(m, ret);
+}
+
+static int read_targets(sd_bus_message *m, Descriptor *d) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sas)");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "sas")) > 0) {
+                const char *arch;
+                Target *t = realloc(d->targets, sizeof(Target) * (d->n_targets + 1));
+
+                if (!t)
+                        return -ENOMEM;
+                d->targets = t;
+                t = &d->targets[d->n_targets++];
+                *t = (Target) { .architecture = _ARCH_INVALID };
+                r = sd_bus_message_read_basic(m, 's', &arch);
+                if (r >= 0) {
+                        t->architecture = architecture_from_string(arch);
+                        if (t->architecture >= 0)
+                                d->architecture_mask |= 1U << t->architecture;
+                        r = sd_bus_message_read_strv(m, &t->machines);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+static int set_problems(Descriptor *d, char **problems) {
+        STRV_FOREACH(p, problems) {
+                const char *w = strstr(*p, ": warning: ");
+                _cleanup_(freep) char *path = NULL;
+                int r;
+
+                if (strncmp(*p, "warning: ", 9) == 0)
+                        r = descriptor_add_problem(d, PROBLEM_WARNING, "", *p + 9);
+                else if (w) {
+                        path = strndup(*p, (size_t) (w - *p));
+                        if (!path)
+                                return -ENOMEM;
+                        r = descriptor_add_problem(d, PROBLEM_WARNING, path, w + strlen(": warning: "));
+                } else
+                        r = descriptor_add_problem(d, PROBLEM_ERROR, "", *p);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int read_string_value(sd_bus_message *m, char **ret) {
+        const char *s;
+        int r = sd_bus_message_read_basic(m, 's', &s);
+
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = isempty(s) ? NULL : strdup(s);
+        return !isempty(s) && !*ret ? -ENOMEM : 0;
+}
+
+typedef struct Fields {
+        char *name, *path, *description, *device, *mode, *executable, *exe_format, *nvram, *nvram_format, *vars;
+        char **interfaces, **features, **tags, **problems;
+        uint32_t rank;
+        int valid, files_ok;
+} Fields;
+
+static void fields_done(Fields *f) {
+        free(f->name), free(f->path), free(f->description), free(f->device), free(f->mode), free(f->executable);
+        free(f->exe_format), free(f->nvram), free(f->nvram_format), free(f->vars);
+        strv_free(f->interfaces), strv_free(f->features), strv_free(f->tags), strv_free(f->problems);
+}
+
+static int read_field(sd_bus_message *m, const char *key, Fields *f, Descriptor *d, uint64_t *generation) {
+        static const struct { const char *key; size_t offset; } strings[] = {
+                { "name", offsetof(Fields, name) },               { "path", offsetof(Fields, path) },
+                { "description", offsetof(Fields, description) }, { "device", offsetof(Fields, device) },
+                { "mode", offsetof(Fields, mode) },               { "executable", offsetof(Fields, executable) },
+                { "executable-format", offsetof(Fields, exe_format) },
+                { "nvram-template", offsetof(Fields, nvram) },
+                { "nvram-template-format", offsetof(Fields, nvram_format) },
+                { "uefi-vars-template", offsetof(Fields, vars) },
+        };
+        static const struct { const char *key; size_t offset; } lists[] = {
+                { "interface-types", offsetof(Fields, interfaces) }, { "features", offsetof(Fields, features) },
+                { "tags", offsetof(Fields, tags) },                   { "problems", offsetof(Fields, problems) },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (streq(key, strings[i].key))
+                        return read_string_value(m, (char **) ((uint8_t *) f + strings[i].offset));
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (streq(key, lists[i].key))
+                        return read_strv_value(m, (char ***) ((uint8_t *) f + lists[i].offset));
+        if (streq(key, "rank"))
+                return sd_bus_message_read_basic(m, 'u', &f->rank);
+        if (streq(key, "generation"))
+                return sd_bus_message_read_basic(m, 't', generation);
+        if (streq(key, "valid"))
+                return sd_bus_message_read_basic(m, 'b', &f->valid);
+        if (streq(key, "files-ok"))
+                return sd_bus_message_read_basic(m, 'b', &f->files_ok);
+        if (streq(key, "targets"))
+                return read_targets(m, d);
+        return sd_bus_message_skip(m, NULL);    /* keys of newer daemons */
+}
+
+static uint32_t strv_mask(char **l, int (*lookup)(const char *)) {
+        uint32_t mask = 0;
+        STRV_FOREACH(s, l)
+                if (lookup(*s) >= 0)
+                        mask |= 1U << lookup(*s);
+        return mask;
+}
+
+static int lookup_interface(const char *s) { return interface_type_from_string(s); }
+static int lookup_feature(const char *s) { return feature_from_string(s); }
+
+/* Moves the decoded fields into the entry and its descriptor. */
+static int fields_to_entry(Fields *f, Descriptor *d, RemoteEntry *ret) {
+        bool masked = !f->valid && f->problems && strncmp(f->problems[0], "masked by '", 11) == 0;
+        int r;
+
+        if (!f->name || !f->path)
+                return -EBADMSG;
+        d->description = TAKE_PTR(f->description);
+        d->interface_types = TAKE_PTR(f->interfaces);
+        d->interface_mask = strv_mask(d->interface_types, lookup_interface);
+        d->device = device_from_string(f->device);
+        d->mode = flash_mode_from_string(f->mode);
+        d->mode_explicit = true;
+        if (d->device == DEVICE_FLASH) {
+                d->executable = (FlashFile) { TAKE_PTR(f->executable), format_from_string(f->exe_format) };
+                d->nvram_template = (FlashFile) { TAKE_PTR(f->nvram), format_from_string(f->nvram_format) };
+        } else
+                d->filename = TAKE_PTR(f->executable);
+        d->uefi_vars_template = TAKE_PTR(f->vars);
+        d->features = TAKE_PTR(f->features);
+        d->feature_mask = strv_mask(d->features, lookup_feature);
+        d->tags = TAKE_PTR(f->tags);
+        r = set_problems(d, masked ? NULL : f->problems);
+        if (r < 0)
+                return r;
+
+        ret->name = TAKE_PTR(f->name);
+        ret->entry = (Entry) {
+                .path = TAKE_PTR(f->path),
+                .name = ret->name,
+                .rank = f->rank,
+                .state = masked ? ENTRY_MASKED : f->valid ? ENTRY_VALID : ENTRY_INVALID,
+                .descriptor = masked ? descriptor_unref(d) : d,
+                .image.ok = f->files_ok,
+                .vars.ok = true,
+        };
+        return 0;
+}
+
+static int read_entry(sd_bus_message *m, uint64_t *generation, RemoteEntry *ret) {
+        _cleanup_(descriptor_unrefp) Descriptor *d = descriptor_new();
+        Fields f = {};
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *contents;
+
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r >= 0)
+                        r = read_field(m, key, &f, d, generation);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0) {
+                r = fields_to_entry(&f, d, ret);
+                if (r >= 0)
+                        TAKE_PTR(d);
+        }
+        fields_done(&f);
+        return r;
+}
+
+void remote_entry_done(RemoteEntry *e) {
+        e->entry.name = NULL;           /* points to e->name */
+        entry_done(&e->entry);
+        free(e->name);
+        e->name = NULL;
+}
+
+void remote_entries_free(RemoteEntry *entries, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                remote_entry_done(&entries[i]);
+        free(entries);
+}
+
+int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        RemoteEntry *entries = NULL;
+        uint64_t generation = 0;
+        size_t n = 0;
+        int r;
+
+        r = call_with_request(bus, "List", filter, true, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_basic(reply, 't', &generation);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(oa{sv})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "oa{sv}")) > 0) {
+                RemoteEntry *e = realloc(entries, sizeof(RemoteEntry) * (n + 1));
+                uint64_t ignored;
+
+                if (!e) {
+                        r = -ENOMEM;
+                        break;
+                }
+                entries = e;
+                r = sd_bus_message_skip(reply, "o");
+                if (r >= 0)
+                        r = read_entry(reply, &ignored, &entries[n]);
+                if (r >= 0)
+                        n++;
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                remote_entries_free(entries, n);
+                return r;
+        }
+        *ret_generation = generation;
+        *ret = entries;
+        *ret_n = n;
+        return 0;
+}
+
+int remote_resolve(sd_bus *bus, const Request *req, uint64_t *ret_generation, RemoteEntry *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = call_with_request(bus, "Resolve", req, false, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_skip(reply, "o");
+        if (r < 0)
+                return r;
+        return read_entry(reply, ret_generation, ret);
+}
+
+void remote_verdicts_free(RemoteVerdict *v, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].name);
+                free(v[i].verdict);
+                strv_free(v[i].reasons);
+        }
+        free(v);
+}
+
+int remote_explain(sd_bus *bus, const Request *req, char **ret_selected, RemoteVerdict **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) char *selected = NULL;
+        RemoteVerdict *v = NULL;
+        const char *path;
+        size_t n = 0;
+        int r;
+
+        r = call_with_request(bus, "Explain", req, false, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_basic(reply, 'o', &path);
+        if (r >= 0 && !streq(path, "/"))
+                r = sd_bus_path_decode(path, MANAGER_PATH "/firmware", &selected);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssas)");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "ssas")) > 0) {
+                RemoteVerdict *nv = realloc(v, sizeof(RemoteVerdict) * (n + 1));
+                const char *name, *verdict;
+
+                if (!nv) {
+                        r = -ENOMEM;
+                        break;
+                }
+                v = nv;
+                v[n] = (RemoteVerdict) {};
+                r = sd_bus_message_read(reply, "ss", &name, &verdict);
+                if (r >= 0) {
+                        v[n].name = strdup(name);
+                        v[n].verdict = strdup(verdict);
+                        n++;
+                        r = v[n - 1].name && v[n - 1].verdict ? 0 : -ENOMEM;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(reply, &v[n - 1].reasons);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                remote_verdicts_free(v, n);
+                return r;
+        }
+        *ret_selected = TAKE_PTR(selected);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int remote_describe(sd_bus *bus, const char *name, char **ret_json) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *json;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Describe", &error, &reply, "s",
+                               name);
+        if (r < 0) {
+                r = print_bus_error(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return r;
+        *ret_json = strdup(json);
+        return *ret_json ? 0 : -ENOMEM;
+}
+
+int remote_reload(sd_bus *bus) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        (void) sd_bus_set_allow_interactive_authorization(bus, true);
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Reload", &error, NULL, NULL);
+        if (r < 0)
+                r = print_bus_error(&error, r);
+        sd_bus_error_free(&error);
+        return r < 0 ? r : 0;
+}
+
+static volatile sig_atomic_t monitor_stop;
+
+static void on_interrupt(int sig) {
+        monitor_stop = 1;
+}
+
+static void print_change(uint64_t generation, char **added, char **removed, char **modified, bool json) {
+        if (json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(false);
+                int r = gen_map_open(g);
+
+                r = r ?: gen_key_uint(g, "generation", generation);
+                r = r ?: gen_key_strv(g, "added", added);
+                r = r ?: gen_key_strv(g, "removed", removed);
+                r = r ?: gen_key_strv(g, "modified", modified);
+                r = r ?: gen_map_close(g);
+                _cleanup_(freep) char *s = r ? NULL : render_gen_steal(g);
+                printf("%s\n", strempty(s));
+        } else {
+                printf("generation %" PRIu64 ":", generation);
+                STRV_FOREACH(s, added)
+                        printf(" +%s", *s);
+                STRV_FOREACH(s, removed)
+                        printf(" -%s", *s);
+                STRV_FOREACH(s, modified)
+                        printf(" ~%s", *s);
+                printf("\n");
+        }
+        fflush(stdout);
+}
+
+static int on_catalogue_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
+        uint64_t generation;
+        int r;
+
+        r = sd_bus_message_read_basic(m, 't', &generation);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, &added);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, &removed);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, &modified);
+        if (r < 0)
+                return 0;
+        print_change(generation, added, removed, modified, *(bool *) userdata);
+        return 0;
+}
+
+int remote_monitor(sd_bus *bus, bool json) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        int r;
+
+        r = sd_bus_match_signal(bus, &slot, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "CatalogueChanged",
+                                on_catalogue_changed, &json);
+        if (r < 0) {
+                fprintf(stderr, "Failed to subscribe to CatalogueChanged: %s\n", strerror(-r));
+                return r;
+        }
+        signal(SIGINT, on_interrupt);
+        signal(SIGTERM, on_interrupt);
+        fprintf(stderr, "Monitoring catalogue changes, press Ctrl-C to stop.\n");
+        while (!monitor_stop) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+        return 0;
+}

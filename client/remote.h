@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* fwregistryctl's side of the D-Bus API: requests turned into a{sv}, replies turned back into catalogue
+ * entries so that the daemon's answers print exactly like --offline ones. */
+
+#include <systemd/sd-bus.h>
+
+#include "resolver.h"
+
+/* An entry decoded from a result dictionary; owns everything it points to. */
+typedef struct RemoteEntry {
+        Entry entry;
+        char *name;
+} RemoteEntry;
+
+void remote_entry_done(RemoteEntry *e);
+void remote_entries_free(RemoteEntry *entries, size_t n);
+
+typedef struct RemoteVerdict {
+        char *name;
+        char *verdict;
+        char **reasons;
+} RemoteVerdict;
+
+void remote_verdicts_free(RemoteVerdict *v, size_t n);
+
+/* Connects to the system or session bus. Returns 0 or -errno, with a message already printed. */
+int remote_connect(bool user, sd_bus **ret);
+
+/* Each returns 0, or -errno with the D-Bus error (NoMatch included) printed on stderr; -ENOENT for NoMatch. */
+int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n);
+int remote_resolve(sd_bus *bus, const Request *req, uint64_t *ret_generation, RemoteEntry *ret);
+int remote_explain(sd_bus *bus, const Request *req, char **ret_selected, RemoteVerdict **ret, size_t *ret_n);
+int remote_describe(sd_bus *bus, const char *name, char **ret_json);
+int remote_reload(sd_bus *bus);
+/* Prints one line per CatalogueChanged until interrupted. */
+int remote_monitor(sd_bus *bus, bool json);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Everything that builds or reads a D-Bus message: the Manager and Firmware interfaces, request decoding,
+ * the ObjectManager, signals and the polkit check for Reload. It decides nothing about firmware. */
+
+#include "manager.h"
+
+#define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
+#define BUS_MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"
+#define BUS_FIRMWARE_PREFIX BUS_MANAGER_PATH "/firmware"
+#define BUS_MANAGER_INTERFACE BUS_NAME ".Manager"
+#define BUS_FIRMWARE_INTERFACE BUS_NAME ".Firmware"
+#define BUS_ERROR_NO_MATCH BUS_NAME ".Error.NoMatch"
+#define BUS_ERROR_NO_SUCH_FIRMWARE BUS_NAME ".Error.NoSuchFirmware"
+#define BUS_POLKIT_ACTION_RELOAD BUS_NAME ".reload"
+
+/* Connects to the system or session bus, registers the objects and takes the name. Returns 0 or -errno. */
+int bus_setup(Manager *m);
+
+/* Announces a catalogue change: InterfacesRemoved/Added, PropertiesChanged of the modified objects and of
+ * the Manager, then CatalogueChanged. Returns 0 or -errno. */
+int bus_emit_changes(Manager *m, char **added, char **removed, char **modified);
+
+/* Answers every Reload still waiting for polkit with an error, before the manager goes away. */
+void bus_polkit_cancel_all(Manager *m);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdio.h>
+
+#include "log.h"
+
+int log_max_level = LOG_INFO;
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
+        char buf[2048];
+        va_list ap;
+
+        if (error < 0)
+                error = -error;
+        if (level > log_max_level)
+                return -error;
+
+        /* %m stands for the error we were given, not whatever errno happens to hold */
+        errno = error;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+
+        if (log_max_level >= LOG_DEBUG)
+                fprintf(stderr, "<%d>%s (%s:%d)\n", level, buf, file, line);
+        else
+                fprintf(stderr, "<%d>%s\n", level, buf);
+        return -error;
+}
+
+int log_level_from_string(const char *s) {
+        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info",
+                                             "debug" };
+
+        for (int i = 0; i < (int) ELEMENTSOF(names); i++)
+                if (streq(s, names[i]))
+                        return i;
+        if (s[0] >= '0' && s[0] <= '7' && s[1] == 0)
+                return s[0] - '0';
+        return -EINVAL;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* fwregistryd: parses the command line, loads the catalogue, takes the bus name and runs the event loop. */
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+static bool arg_user = false;
+static char *arg_root = NULL;
+static char *arg_search_path = NULL;
+static char **arg_extra_dirs = NULL;
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "Serves the QEMU firmware descriptor catalogue on D-Bus.\n\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "     --system             Serve on the system bus (default)\n"
+               "     --user               Serve on the session bus, with the user's directory\n"
+               "     --root=DIR           Read every search directory below DIR\n"
+               "     --search-path=DIRS   Colon-separated directories, most general first\n"
+               "     --extra-dir=DIR      Add a most general directory (repeatable)\n"
+               "     --log-level=LEVEL    debug, info, notice, warning, err\n",
+               program_invocation_short_name);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help",        no_argument,       NULL, 'h'             },
+                { "version",     no_argument,       NULL, ARG_VERSION     },
+                { "system",      no_argument,       NULL, ARG_SYSTEM      },
+                { "user",        no_argument,       NULL, ARG_USER        },
+                { "root",        required_argument, NULL, ARG_ROOT        },
+                { "search-path", required_argument, NULL, ARG_SEARCH_PATH },
+                { "extra-dir",   required_argument, NULL, ARG_EXTRA_DIR   },
+                { "log-level",   required_argument, NULL, ARG_LOG_LEVEL   },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("fwregistryd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_SYSTEM:
+                case ARG_USER:
+                        arg_user = c == ARG_USER;
+                        break;
+                case ARG_ROOT:
+                        free(arg_root);
+                        arg_root = strdup(optarg);
+                        if (!arg_root)
+                                return log_oom();
+                        break;
+                case ARG_SEARCH_PATH:
+                        free(arg_search_path);
+                        arg_search_path = strdup(optarg);
+                        if (!arg_search_path)
+                                return log_oom();
+                        break;
+                case ARG_EXTRA_DIR:
+                        if (strv_extend(&arg_extra_dirs, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_LOG_LEVEL:
+                        log_max_level = log_level_from_string(optarg);
+                        if (log_max_level < 0)
+                                return log_error_errno(EINVAL, "Unknown log level '%s'.", optarg);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind < argc)
+                return log_error_errno(EINVAL, "This program takes no arguments.");
+        return 1;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *status = NULL;
+
+        (void) manager_rescan(m, "SIGHUP");
+        status = manager_status_text(m);
+        if (status)
+                (void) sd_notifyf(false, "STATUS=%s", status);
+        return 0;
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received %s, exiting.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(strv_freep) char **dirs = NULL;
+        _cleanup_(freep) char *status = NULL;
+        sigset_t mask;
+        int r;
+
+        const char *level = getenv("FWREGISTRYD_LOG_LEVEL");
+        if (level && log_level_from_string(level) >= 0)
+                log_max_level = log_level_from_string(level);
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r;
+
+        r = catalogue_search_path(arg_user, arg_search_path, arg_extra_dirs, &dirs);
+        if (r == -EINVAL)
+                return log_error_errno(r, "Search directories must be absolute paths.");
+        if (r < 0)
+                return log_oom();
+
+        r = manager_new(arg_user, arg_root, dirs, &m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        r = manager_load(m);
+        if (r < 0)
+                return r;
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
+
+        status = manager_status_text(m);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", strempty(status));
+        log_info("%s on the %s bus.", strempty(status), arg_user ? "session" : "system");
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+
+        free(arg_root);
+        free(arg_search_path);
+        strv_free(arg_extra_dirs);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

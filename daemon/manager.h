@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's state: configuration, the current catalogue and its generation, the event loop and the bus.
+ * It owns everything and decides when to rebuild; bus.c speaks D-Bus, the core library does the work. */
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "catalogue.h"
+
+typedef struct PolkitQuery PolkitQuery;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+
+        bool user;                      /* user instance: session bus and the XDG directory */
+        char *root;
+        char **search_path;             /* most general first, without the root */
+
+        Catalogue *catalogue;           /* never NULL once loaded */
+        uint64_t generation;            /* +1 for each catalogue change that was announced */
+
+        PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
+        unsigned n_polkit_queries;
+} Manager;
+
+/* Takes the configuration; the search path is copied. Returns 0 or -ENOMEM. */
+int manager_new(bool user, const char *root, char * const *search_path, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        manager_free(*m);
+}
+
+/* The first scan, before the bus name is taken. Returns 0 or a negative errno. */
+int manager_load(Manager *m);
+
+/* Rebuilds the catalogue (re-reading changed files only), swaps it in and, when anything changed, bumps the
+ * generation and emits the signals. The old catalogue keeps serving if the rebuild fails. Returns 1 when the
+ * catalogue changed, 0 when not, or a negative errno. */
+int manager_rescan(Manager *m, const char *why);
+
+/* "Serving N firmware descriptors", for sd_notify STATUS=. Returns NULL on ENOMEM. */
+char *manager_status_text(const Manager *m);
+
+static inline const char *manager_scope(const Manager *m) {
+        return m->user ? "user" : "system";
+}
