@@ -613,7 +613,8 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 
                 if (list_includes(m, e, &req))
                         r = append_list_item(reply, e, m->generation);
-                if (r >= 0 && req.include_shadowed)
+                /* what a mask hides is represented by the mask (include-masked) */
+                if (r >= 0 && req.include_shadowed && e->state != ENTRY_MASKED)
                         r = append_shadowed_items(reply, e, m->generation);
         }
         if (r >= 0)
@@ -1013,6 +1014,8 @@ int bus_emit_changes(Manager *m, char **added, char **removed, char **modified) 
 
 /* ---- vtables and setup --------------------------------------------------------------------------------- */
 
+/* Every method may be called by anyone (Reload checks for itself): without UNPRIVILEGED, sd-bus would refuse
+ * callers without privileges on the system bus. */
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -1026,19 +1029,19 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Resolve",
                                 SD_BUS_ARGS("a{sv}", request),
                                 SD_BUS_RESULT("o", firmware, "a{sv}", result),
-                                method_resolve, 0),
+                                method_resolve, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("List",
                                 SD_BUS_ARGS("a{sv}", filter),
                                 SD_BUS_RESULT("t", generation, "a(oa{sv})", firmwares),
-                                method_list, 0),
+                                method_list, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Describe",
                                 SD_BUS_ARGS("s", name),
                                 SD_BUS_RESULT("s", json),
-                                method_describe, 0),
+                                method_describe, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Explain",
                                 SD_BUS_ARGS("a{sv}", request),
                                 SD_BUS_RESULT("o", selected, "a(ssas)", verdicts),
-                                method_explain, 0),
+                                method_explain, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
