@@ -135,21 +135,71 @@ static int candidate_compare(const void *a, const void *b) {
         return x->dir_index < y->dir_index ? 1 : x->dir_index > y->dir_index ? -1 : 0;
 }
 
-static int scan_directory(Catalogue *c, Scan *s, const char *dir, unsigned dir_index) {
-        _cleanup_(freep) char *path = path_prefix_root(c->root, dir);
+/* The search directories of one build, opened once so that every file is reached relative to them. */
+typedef struct Dirs {
+        char **paths;           /* with the root prefix */
+        int *fds;               /* -1 where the directory is missing or unreadable */
+        size_t n;
+} Dirs;
+
+static void dirs_done(Dirs *d) {
+        for (size_t i = 0; i < d->n; i++)
+                if (d->fds[i] >= 0)
+                        close(d->fds[i]);
+        free(d->fds);
+        strv_free(d->paths);
+}
+
+static int dirs_open(Catalogue *c, Dirs *ret) {
+        Dirs d = { .n = strv_length(c->dirs) };
+        int r = 0;
+
+        d.paths = calloc(d.n + 1, sizeof(char *));
+        d.fds = malloc(sizeof(int) * (d.n + 1));
+        if (!d.paths || !d.fds) {
+                free(d.paths);
+                free(d.fds);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < d.n; i++)
+                d.fds[i] = -1;
+        for (size_t i = 0; i < d.n && r >= 0; i++) {
+                d.paths[i] = path_prefix_root(c->root, c->dirs[i]);
+                if (!d.paths[i]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                d.fds[i] = open(d.paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (d.fds[i] < 0 && errno == ENOMEM)
+                        r = -ENOMEM;
+                else if (d.fds[i] < 0 && errno != ENOENT)     /* missing is fine: nothing there (yet) */
+                        r = strv_consume(&c->dir_problems, strdup_printf("%s: %s", d.paths[i], strerror(errno)));
+        }
+        if (r < 0) {
+                dirs_done(&d);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index) {
+        _cleanup_(closep) int fd = -1;
         DIR *d;
         int r = 0;
 
-        if (!path)
-                return -ENOMEM;
-        d = opendir(path);
-        if (!d) {
-                if (errno == ENOENT)
-                        return 0;       /* not there (yet): nothing to read */
-                if (errno == ENOMEM)
-                        return -ENOMEM;
-                return strv_consume(&c->dir_problems, strdup_printf("%s: %s", path, strerror(errno)));
-        }
+        if (dirs->fds[dir_index] < 0)
+                return 0;
+        /* fdopendir() takes the fd over: give it a copy so the build keeps its own */
+        fd = fcntl(dirs->fds[dir_index], F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return errno == ENOMEM ? -ENOMEM : strv_consume(&c->dir_problems, strdup_printf("%s: %s",
+                                                               dirs->paths[dir_index], strerror(errno)));
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        TAKE_FD(fd);
+        rewinddir(d);
         for (;;) {
                 struct dirent *de;
 
@@ -158,7 +208,7 @@ static int scan_directory(Catalogue *c, Scan *s, const char *dir, unsigned dir_i
                 if (!de) {
                         if (errno != 0)
                                 r = strv_consume(&c->dir_problems,
-                                                 strdup_printf("%s: %s", path, strerror(errno)));
+                                                 strdup_printf("%s: %s", dirs->paths[dir_index], strerror(errno)));
                         break;
                 }
                 if (catalogue_name_ignored(de->d_name))
@@ -251,20 +301,22 @@ static int unreadable(Entry *e, const char *fmt, ...) {
         return descriptor_new_unreadable(msg, &e->descriptor);
 }
 
-int catalogue_entry_load(Entry *e, const Catalogue *previous) {
+/* Loads the file called name below dirfd (or an absolute name with AT_FDCWD) into e. */
+static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue *previous) {
         _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *data = NULL;
         struct stat st;
         size_t size = 0;
         int r;
 
-        if (stat(e->path, &st) < 0) {
+        /* stat first: a device or FIFO is never opened at all */
+        if (fstatat(dirfd, name, &st, 0) < 0) {
                 char target[256];
                 ssize_t n;
 
                 if (errno == ENOMEM)
                         return -ENOMEM;
-                if (errno == ENOENT && (n = readlink(e->path, target, sizeof(target) - 1)) >= 0) {
+                if (errno == ENOENT && (n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
                         target[n] = 0;
                         return unreadable(e, "dangling symlink to '%s'", target);
                 }
@@ -289,7 +341,7 @@ int catalogue_entry_load(Entry *e, const Catalogue *previous) {
         }
 
         /* O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening it must not hang */
-        fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return errno == ENOMEM ? -ENOMEM : unreadable(e, "cannot open: %s", strerror(errno));
         if (fstat(fd, &st) < 0)
@@ -301,10 +353,9 @@ int catalogue_entry_load(Entry *e, const Catalogue *previous) {
                 e->state = ENTRY_MASKED;
                 return 0;
         }
-        if ((uint64_t) st.st_size > DESCRIPTOR_SIZE_MAX) {
+        if ((uint64_t) st.st_size > DESCRIPTOR_SIZE_MAX)
                 return unreadable(e, "larger than %u bytes (%jd bytes), not read", DESCRIPTOR_SIZE_MAX,
                                   (intmax_t) st.st_size);
-        }
 
         r = read_bounded(fd, &data, &size);
         if (r == -ENOMEM)
@@ -317,6 +368,10 @@ int catalogue_entry_load(Entry *e, const Catalogue *previous) {
                 return r;
         e->state = descriptor_is_valid(e->descriptor) ? ENTRY_VALID : ENTRY_INVALID;
         return 2;
+}
+
+int catalogue_entry_load(Entry *e, const Catalogue *previous) {
+        return entry_load_at(e, AT_FDCWD, e->path, previous);
 }
 
 /* A small open-addressing cache of referenced file checks: many descriptors share one image. */
@@ -376,8 +431,9 @@ static int catalogue_check_files(Catalogue *c) {
                 Entry *e = &c->entries[i];
                 const char *image, *vars;
 
-                if (e->state != ENTRY_VALID)
+                if (e->state != ENTRY_VALID || e->files_checked)
                         continue;
+                e->files_checked = true;
                 image = descriptor_image(e->descriptor);
                 vars = descriptor_vars_template(e->descriptor);
                 r = check_file(c, &cache, image, &e->image);
@@ -434,85 +490,144 @@ static int string_compare(const void *a, const void *b) {
 }
 
 static int catalogue_collect_features(Catalogue *c) {
+        uint64_t known = 0;
         size_t n = 0;
 
         for (size_t i = 0; i < c->n_entries; i++) {
-                const Entry *e = &c->entries[i];
+                const Descriptor *d = c->entries[i].descriptor;
 
-                if (e->state != ENTRY_VALID)
+                if (c->entries[i].state != ENTRY_VALID)
                         continue;
-                c->architecture_mask |= e->descriptor->architecture_mask;
-                STRV_FOREACH(f, e->descriptor->features)
-                        if (!strv_contains(c->features, *f)) {
+                c->architecture_mask |= d->architecture_mask;
+                known |= d->feature_mask;
+                if (strv_length(d->features) == (size_t) __builtin_popcountll(d->feature_mask))
+                        continue;       /* no unknown names: the mask says it all */
+                STRV_FOREACH(f, d->features)
+                        if (feature_from_string(*f) < 0 && !strv_contains(c->features, *f)) {
                                 if (strv_extend(&c->features, *f) < 0)
                                         return -ENOMEM;
                                 n++;
                         }
         }
+        c->feature_mask = known;
+        for (int f = 0; f < _FEATURE_MAX; f++)
+                if (known & (UINT64_C(1) << f)) {
+                        if (strv_extend(&c->features, feature_to_string(f)) < 0)
+                                return -ENOMEM;
+                        n++;
+                }
         if (n > 0)
                 qsort(c->features, n, sizeof(char *), string_compare);
         return 0;
 }
 
-/* Turns the sorted candidates into entries: the first of each name (the most specific) wins. */
-static int catalogue_fill(Catalogue *c, Scan *s, const Catalogue *previous) {
-        size_t n_names = 0;
+static void catalogue_count(Catalogue *c, const Entry *e, int loaded) {
+        if (loaded == 1)
+                c->n_reused++;
+        else if (loaded == 2)
+                c->n_parsed++;
+        c->n_valid += e->state == ENTRY_VALID;
+        c->n_invalid += e->state == ENTRY_INVALID;
+        c->n_masked += e->state == ENTRY_MASKED;
+        c->n_shadowed += strv_length(e->shadowed);
+}
+
+/* Adds the entry for one name from its candidates, most specific first: the first wins, the rest are
+ * shadowed by it. */
+static int catalogue_add_group(Catalogue *c, const Dirs *dirs, const Candidate *group, size_t n,
+                               const Catalogue *previous) {
+        Entry *e = &c->entries[c->n_entries];
         int r;
 
-        for (size_t i = 0; i < s->n; i++)
-                if (i == 0 || !streq(s->items[i].name, s->items[i - 1].name))
-                        n_names++;
-        c->entries = calloc(n_names ?: 1, sizeof(Entry));
-        if (!c->entries)
+        e->path = path_join(dirs->paths[group[0].dir_index], group[0].name);
+        if (!e->path)
                 return -ENOMEM;
+        e->name = e->path + strlen(e->path) - strlen(group[0].name);
+        e->rank = (unsigned) c->n_entries;
+        e->dir_index = group[0].dir_index;
+        e->vars.ok = true;
+        c->n_entries++;
 
-        for (size_t i = 0; i < s->n; i++) {
-                const Candidate *cand = &s->items[i];
-                _cleanup_(freep) char *dir = path_prefix_root(c->root, c->dirs[cand->dir_index]);
-
-                if (!dir)
-                        return -ENOMEM;
-                if (i > 0 && streq(cand->name, s->items[i - 1].name)) {
-                        Entry *winner = &c->entries[c->n_entries - 1];
-
-                        r = strv_consume(&winner->shadowed, path_join(dir, cand->name));
-                        if (r < 0)
-                                return r;
-                        c->n_shadowed++;
-                        continue;
-                }
-
-                Entry *e = &c->entries[c->n_entries];
-                e->path = path_join(dir, cand->name);
-                if (!e->path)
-                        return -ENOMEM;
-                e->name = e->path + strlen(e->path) - strlen(cand->name);
-                e->rank = (unsigned) c->n_entries;
-                e->dir_index = cand->dir_index;
-                e->vars.ok = true;
-                c->n_entries++;
-
-                r = catalogue_entry_load(e, previous);
+        for (size_t i = 1; i < n; i++) {
+                r = strv_consume(&e->shadowed, path_join(dirs->paths[group[i].dir_index], group[i].name));
                 if (r < 0)
                         return r;
-                if (r == 1)
-                        c->n_reused++;
-                else if (r == 2)
-                        c->n_parsed++;
-
-                c->n_valid += e->state == ENTRY_VALID;
-                c->n_invalid += e->state == ENTRY_INVALID;
-                c->n_masked += e->state == ENTRY_MASKED;
         }
+        r = entry_load_at(e, dirs->fds[group[0].dir_index], group[0].name, previous);
+        if (r < 0)
+                return r;
+        catalogue_count(c, e, r);
         return 0;
 }
 
-int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
-        _cleanup_(catalogue_freep) Catalogue *c = NULL;
-        Scan s = {};
+/* Takes an unchanged entry over from the previous catalogue, referenced file checks included. */
+static int catalogue_copy_entry(Catalogue *c, const Entry *old) {
+        Entry *e = &c->entries[c->n_entries];
+
+        *e = *old;
+        e->path = strdup(old->path);
+        e->shadowed = NULL;
+        e->descriptor = descriptor_ref(old->descriptor);
+        c->n_entries++;
+        if (!e->path)
+                return -ENOMEM;
+        e->name = e->path + (old->name - old->path);
+        e->rank = (unsigned) (c->n_entries - 1);
+        if (old->shadowed) {
+                e->shadowed = strv_copy(old->shadowed);
+                if (!e->shadowed)
+                        return -ENOMEM;
+        }
+        catalogue_count(c, e, e->descriptor ? 1 : 0);
+        return 0;
+}
+
+static int string_ptr_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+static size_t group_length(const Scan *s, size_t i) {
+        size_t n = 1;
+        while (i + n < s->n && streq(s->items[i + n].name, s->items[i].name))
+                n++;
+        return n;
+}
+
+/* Builds the entries from sorted candidates, and (for an update) the previous entries whose names did not
+ * change, in one merge by name. */
+static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const Catalogue *previous,
+                          char * const *changed) {
+        size_t n_max = s->n + (changed ? previous->n_entries : 0), i = 0, j = 0;
         int r = 0;
 
-        c = calloc(1, sizeof(Catalogue));
+        c->entries = calloc(n_max ?: 1, sizeof(Entry));
+        if (!c->entries)
+                return -ENOMEM;
+
+        while (r >= 0 && (i < s->n || (changed && j < previous->n_entries))) {
+                const Entry *old = changed && j < previous->n_entries ? &previous->entries[j] : NULL;
+                int cmp = !old ? -1 : i >= s->n ? 1 : strcmp(s->items[i].name, old->name);
+
+                if (old && cmp >= 0 && bsearch(&old->name, changed, strv_length(changed), sizeof(char *),
+                                               string_ptr_compare)) {
+                        j++;            /* looked up again: its candidates, if any, stand for it */
+                        continue;
+                }
+                if (cmp > 0) {
+                        r = catalogue_copy_entry(c, old);
+                        j++;
+                        continue;
+                }
+                size_t n = group_length(s, i);
+                r = catalogue_add_group(c, dirs, &s->items[i], n, previous);
+                i += n;
+        }
+        return r;
+}
+
+static int catalogue_new(char * const *dirs, const char *root, Catalogue **ret) {
+        _cleanup_(catalogue_freep) Catalogue *c = calloc(1, sizeof(Catalogue));
+
         if (!c)
                 return -ENOMEM;
         c->dirs = strv_copy(dirs);
@@ -523,17 +638,13 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
                 if (!c->root)
                         return -ENOMEM;
         }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
 
-        for (unsigned i = 0; c->dirs[i] && r >= 0; i++)
-                r = scan_directory(c, &s, c->dirs[i], i);
-        if (r >= 0) {
-                if (s.n > 0)
-                        qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
-                r = catalogue_fill(c, &s, previous);
-        }
-        scan_done(&s);
-        if (r < 0)
-                return r;
+/* Everything that follows from the entries: file checks (for entries not taken over), indexes, features. */
+static int catalogue_finish(Catalogue *c) {
+        int r;
 
         r = catalogue_check_files(c);
         if (r < 0)
@@ -541,7 +652,83 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         r = catalogue_build_index(c);
         if (r < 0)
                 return r;
-        r = catalogue_collect_features(c);
+        return catalogue_collect_features(c);
+}
+
+int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        Dirs d = {};
+        Scan s = {};
+        int r;
+
+        r = catalogue_new(dirs, root, &c);
+        if (r < 0)
+                return r;
+        r = dirs_open(c, &d);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < d.n && r >= 0; i++)
+                r = scan_directory(c, &s, &d, i);
+        if (r >= 0) {
+                if (s.n > 0)
+                        qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
+                r = catalogue_fill(c, &d, &s, previous, NULL);
+        }
+        scan_done(&s);
+        dirs_done(&d);
+        if (r < 0)
+                return r;
+        r = catalogue_finish(c);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int catalogue_update(const Catalogue *previous, char * const *changed, Catalogue **ret) {
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        _cleanup_(strv_freep) char **names = NULL;
+        Dirs d = {};
+        Scan s = {};
+        int r;
+
+        r = catalogue_new(previous->dirs, previous->root, &c);
+        if (r < 0)
+                return r;
+        names = strv_copy(changed);
+        if (!names)
+                return -ENOMEM;
+        qsort(names, strv_length(names), sizeof(char *), string_ptr_compare);
+        if (previous->dir_problems) {
+                c->dir_problems = strv_copy(previous->dir_problems);
+                if (!c->dir_problems)
+                        return -ENOMEM;
+        }
+
+        r = dirs_open(c, &d);
+        if (r < 0)
+                return r;
+        /* where does each changed name exist now? (lstat: a dangling symlink exists too) */
+        STRV_FOREACH(n, names) {
+                struct stat st;
+
+                if (catalogue_name_ignored(*n) || strchr(*n, '/') || (n > names && streq(*n, n[-1])))
+                        continue;
+                for (unsigned i = 0; i < d.n && r >= 0; i++)
+                        if (d.fds[i] >= 0 && fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                                r = scan_add(&s, *n, i);
+        }
+        if (r >= 0) {
+                if (s.n > 0)
+                        qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
+                r = catalogue_fill(c, &d, &s, previous, names);
+        }
+        scan_done(&s);
+        dirs_done(&d);
+        if (r < 0)
+                return r;
+        r = catalogue_finish(c);
         if (r < 0)
                 return r;
 

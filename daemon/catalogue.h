@@ -46,6 +46,7 @@ typedef struct Entry {
         FileId id;
         FileCheck image;        /* descriptor_image() */
         FileCheck vars;         /* descriptor_vars_template(); ok when there is none */
+        bool files_checked;     /* image and vars are filled in (internal to a build) */
 } Entry;
 
 static inline bool entry_files_ok(const Entry *e) {
@@ -72,6 +73,7 @@ struct Catalogue {
 
         uint32_t architecture_mask;     /* over valid entries */
         char **features;                /* every feature name of valid entries, sorted, unique */
+        uint64_t feature_mask;          /* the known ones among them, 1 << Feature */
         char **dir_problems;            /* search directories that exist but could not be read */
 
         size_t n_parsed;                /* descriptors read and parsed by this build */
@@ -82,6 +84,12 @@ struct Catalogue {
  * given, files whose FileId is unchanged keep their parsed descriptor instead of being read again. Problems
  * with single files or directories are recorded in the catalogue, never returned. Returns 0 or -ENOMEM. */
 int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret);
+
+/* A rebuild that looks again only at the files called changed (basenames, in every search directory):
+ * every other entry, its file checks included, is taken over from previous unchanged. Cheaper than
+ * catalogue_build() by the cost of scanning and stat()ing everything; only correct when nothing else
+ * changed (the caller knows, from inotify). Returns 0 or -ENOMEM. */
+int catalogue_update(const Catalogue *previous, char * const *changed, Catalogue **ret);
 
 Catalogue *catalogue_free(Catalogue *c);
 static inline void catalogue_freep(Catalogue **c) {

@@ -137,14 +137,43 @@ typedef struct PathBuf {
         char buf[256];
 } PathBuf;
 
+/* Paths are built for every member on the good path too, so this avoids printf: a plain copy. Names from
+ * the file (unknown members) go through path_member_quoted() instead. */
 static const char *path_member(PathBuf *b, const char *parent, const char *name) {
-        Quoted q;
-        snprintf(b->buf, sizeof(b->buf), "%s%s%s", parent, isempty(parent) ? "" : ".", quote(&q, name));
+        size_t lp = strlen(parent), ln = strlen(name);
+
+        if (lp + ln + 2 > sizeof(b->buf))
+                ln = lp + 2 < sizeof(b->buf) ? sizeof(b->buf) - lp - 2 : 0;
+        if (lp + 2 > sizeof(b->buf))
+                lp = sizeof(b->buf) - 2;
+        memcpy(b->buf, parent, lp);
+        if (lp > 0)
+                b->buf[lp++] = '.';
+        memcpy(b->buf + lp, name, ln);
+        b->buf[lp + ln] = 0;
         return b->buf;
 }
 
+static const char *path_member_quoted(PathBuf *b, const char *parent, const char *name) {
+        Quoted q;
+        return path_member(b, parent, quote(&q, name));
+}
+
 static const char *path_index(PathBuf *b, const char *parent, size_t i) {
-        snprintf(b->buf, sizeof(b->buf), "%s[%zu]", parent, i);
+        char digits[24];
+        size_t n = 0, lp = strlen(parent);
+
+        do
+                digits[n++] = (char) ('0' + i % 10);
+        while ((i /= 10) > 0);
+        if (lp + n + 3 > sizeof(b->buf))
+                lp = sizeof(b->buf) - n - 3;
+        memcpy(b->buf, parent, lp);
+        b->buf[lp++] = '[';
+        while (n > 0)
+                b->buf[lp++] = digits[--n];
+        b->buf[lp++] = ']';
+        b->buf[lp] = 0;
         return b->buf;
 }
 
@@ -226,10 +255,10 @@ static void warn_unknown_members(Walker *w, const char *parent, const JsonValue 
                 for (const char *const *s = foreign; s && *s && !found; s++)
                         found = streq(*s, k);
                 if (found)
-                        problem_add(w, PROBLEM_ERROR, path_member(&p, parent, k), "member does not belong in %s",
+                        problem_add(w, PROBLEM_ERROR, path_member_quoted(&p, parent, k), "member does not belong in %s",
                                     what);
                 else
-                        problem_add(w, PROBLEM_WARNING, path_member(&p, parent, k), "unknown member, ignored");
+                        problem_add(w, PROBLEM_WARNING, path_member_quoted(&p, parent, k), "unknown member, ignored");
         }
 }
 

@@ -244,6 +244,20 @@ int resolver_match(const Catalogue *c, const Entry *e, const Request *req, Reque
         return match_entry(e, req, kind, &ctx, reasons);
 }
 
+static int string_ptr_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+/* A feature no valid descriptor has cannot be required: answer without walking the index. */
+static bool requires_absent_feature(const Catalogue *c, const Request *req) {
+        if (req->features_required & ~c->feature_mask)
+                return true;
+        STRV_FOREACH(f, req->unknown_required)
+                if (!bsearch(f, c->features, strv_length(c->features), sizeof(char *), string_ptr_compare))
+                        return true;
+        return false;
+}
+
 int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret) {
         InterfaceType interface = req->has_interface ? req->interface : INTERFACE_UEFI;
         const uint32_t *index;
@@ -252,6 +266,8 @@ int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret) 
 
         if (!req->has_architecture)
                 return -EINVAL;
+        if (requires_absent_feature(c, req))
+                return 0;
 
         match_context_init(c, req, &ctx);
         index = c->index[req->architecture][interface];

@@ -29,6 +29,17 @@ static void write_flash(const char *root, const char *relative, const char *arch
         test_write_file(root, relative, j);
 }
 
+static bool strv_equal_for_test(char **a, char **b) {
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
 static Catalogue *build(const char *root, const Catalogue *previous) {
         Catalogue *c = NULL;
 
@@ -375,6 +386,85 @@ static void test_diff(void) {
         test_tmpdir_remove(root);
 }
 
+/* An update that looks only at the changed names must give what a full scan gives. */
+static void check_update_equals_build(const char *root, Catalogue **current, char **changed) {
+        _cleanup_(catalogue_freep) Catalogue *full = NULL;
+        _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
+        Catalogue *updated = NULL;
+
+        CHECK(catalogue_update(*current, changed, &updated) == 0);
+        CHECK(updated->n_parsed <= strv_length(changed));
+        full = build(root, updated);            /* reuses updated's descriptors where files are the same */
+        CHECK(catalogue_diff(updated, full, &added, &removed, &modified) == 0);
+        CHECK(!added && !removed && !modified);
+        CHECK(updated->n_entries == full->n_entries);
+        CHECK(updated->n_valid == full->n_valid && updated->n_invalid == full->n_invalid);
+        CHECK(updated->n_masked == full->n_masked && updated->n_shadowed == full->n_shadowed);
+        for (size_t i = 0; i < full->n_entries; i++) {
+                CHECK_STREQ(updated->entries[i].name, full->entries[i].name);
+                CHECK(updated->entries[i].rank == full->entries[i].rank);
+        }
+        CHECK(memcmp(updated->n_index, full->n_index, sizeof(full->n_index)) == 0);
+        CHECK(strv_equal_for_test(updated->features, full->features));
+        catalogue_free(*current);
+        *current = updated;
+}
+
+static void test_update(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        _cleanup_(freep) char *p = NULL, *j = NULL;
+        Catalogue *c;
+
+        for (int i = 0; i < 10; i++) {
+                _cleanup_(freep) char *n = strdup_printf(USR "%02d-fw.json", i * 10);
+                write_flash(root, n, i % 3 ? "x86_64" : "aarch64", "", "CODE.fd");
+        }
+        test_write_file(root, "fw/CODE.fd", "code");
+        test_write_file(root, "fw/VARS.fd", "vars");
+        c = build(root, NULL);
+
+        /* a new file, sorting first: every rank moves */
+        write_flash(root, USR "05-new.json", "x86_64", "\"secure-boot\", \"future-x\"", "CODE.fd");
+        check_update_equals_build(root, &c, (char *[]) { (char *) "05-new.json", NULL });
+        CHECK(c->n_parsed == 1 && c->n_reused == 10);
+        CHECK_STREQ(c->entries[1].name, "05-new.json");
+
+        /* an override in /etc, then a mask over it, then both gone */
+        write_flash(root, ETC "30-fw.json", "riscv64", "", "CODE.fd");
+        check_update_equals_build(root, &c, (char *[]) { (char *) "30-fw.json", NULL });
+        CHECK(strv_length(catalogue_find(c, "30-fw.json")->shadowed) == 1);
+        p = path_join(root, ETC "30-fw.json");
+        CHECK(unlink(p) == 0);
+        test_symlink("/dev/null", root, ETC "30-fw.json");
+        check_update_equals_build(root, &c, (char *[]) { (char *) "30-fw.json", NULL });
+        CHECK(catalogue_find(c, "30-fw.json")->state == ENTRY_MASKED);
+        CHECK(unlink(p) == 0);
+        check_update_equals_build(root, &c, (char *[]) { (char *) "30-fw.json", NULL });
+        CHECK(catalogue_find(c, "30-fw.json")->state == ENTRY_VALID);
+
+        /* several at once: removed, broken, rewritten, a name that never existed, duplicates, leftovers */
+        free(p);
+        p = path_join(root, USR "90-fw.json");
+        CHECK(unlink(p) == 0);
+        test_write_file(root, USR "40-fw.json", "{ broken");
+        j = flash_json("aarch64", "virt-*", "", "CODE.fd");
+        test_write_file(root, USR "50-fw.json", j);
+        test_write_file(root, USR "60-fw.json.dpkg-new", "{}");
+        check_update_equals_build(root, &c, (char *[]) { (char *) "90-fw.json", (char *) "40-fw.json",
+                                                         (char *) "50-fw.json", (char *) "nothing.json",
+                                                         (char *) "40-fw.json", (char *) "60-fw.json.dpkg-new",
+                                                         NULL });
+        CHECK(!catalogue_find(c, "90-fw.json"));
+        CHECK(catalogue_find(c, "40-fw.json")->state == ENTRY_INVALID);
+        CHECK(c->n_parsed == 2);
+
+        /* nothing changed */
+        check_update_equals_build(root, &c, (char *[]) { NULL });
+        CHECK(c->n_parsed == 0);
+        catalogue_free(c);
+        test_tmpdir_remove(root);
+}
+
 int main(void) {
         RUN(test_override_and_shadow);
         RUN(test_masks);
@@ -389,5 +479,6 @@ int main(void) {
         RUN(test_search_path);
         RUN(test_directory_problems);
         RUN(test_diff);
+        RUN(test_update);
         return 0;
 }

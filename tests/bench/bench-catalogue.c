@@ -1,0 +1,859 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The core benchmark of DESIGN section 8: full scan, memory per descriptor, incremental rebuild and
+ * in-process resolve time over generated search-path trees. It reports against the targets; it fails only
+ * on errors. */
+
+#undef NDEBUG
+#include <assert.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "catalogue.h"
+#include "resolver.h"
+
+#define SCAN_RUNS 5
+#define REBUILD_RUNS 7
+#define RESOLVE_CALLS 100000U
+#define RESOLVE_MIN_BATCHES 31U
+#define RESOLVE_BATCH_NSEC 200000U              /* a batch long enough for the clock not to matter */
+#define RESOLVE_BUDGET_NSEC 2000000000U         /* per measurement, for the slow worst case at large N */
+#define SIZE_MIN 10U
+#define SIZE_MAX_BENCH 1000000U
+
+#define FW "/usr/share/fw/"
+#define SHARE_DIR "/usr/share/qemu/firmware"
+#define ETC_DIR "/etc/qemu/firmware"
+#define EXPECTED "40-edk2-x86_64-secure-enrolled.json"
+
+/* One kind of firmware build, as a distribution or a vendor would ship it. */
+typedef struct Variant {
+        const char *description;
+        const char *architecture;
+        const char *interfaces[3];
+        const char *device;
+        const char *mode;               /* NULL: not written, i.e. split */
+        const char *image, *image_format;       /* flash executable, or the memory/kernel/igvm file */
+        const char *vars, *vars_format;         /* flash nvram template, or memory uefi-vars template */
+        const char *machines[4];
+        const char *features[8];
+} Variant;
+
+#define FLASH_SPLIT(img, var, fmt) .device = "flash", .image = (img), .image_format = (fmt), .vars = (var), \
+                                   .vars_format = (fmt)
+
+/* Debian's ovmf and qemu-efi-aarch64 set, images moved below FW. Names sort first: ranks 0 to 5. */
+static const char *const distribution_names[] = {
+        "40-edk2-aarch64-secure-enrolled.json", EXPECTED,
+        "50-edk2-aarch64-secure.json",          "50-edk2-x86_64-secure.json",
+        "60-edk2-aarch64.json",                 "60-edk2-x86_64.json",
+};
+
+static const Variant distribution[] = {
+        { "UEFI firmware for aarch64, with Secure Boot, SB enabled, MS certs enrolled", "aarch64", { "uefi" },
+          FLASH_SPLIT(FW "AAVMF/AAVMF_CODE.ms.fd", FW "AAVMF/AAVMF_VARS.ms.fd", "raw"),
+          .machines = { "virt-*" }, .features = { "enrolled-keys", "secure-boot", "verbose-static" } },
+        { "UEFI firmware for x86_64, with Secure Boot and SMM, SB enabled, MS certs enrolled", "x86_64",
+          { "uefi" }, FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.ms.fd", FW "OVMF/OVMF_VARS_4M.ms.fd", "raw"),
+          .machines = { "pc-q35-*" },
+          .features = { "acpi-s3", "amd-sev", "enrolled-keys", "requires-smm", "secure-boot",
+                        "verbose-dynamic" } },
+        { "UEFI firmware for aarch64, with Secure Boot, SB enabled, empty varstore", "aarch64", { "uefi" },
+          FLASH_SPLIT(FW "AAVMF/AAVMF_CODE.secboot.fd", FW "AAVMF/AAVMF_VARS.fd", "raw"),
+          .machines = { "virt-*" }, .features = { "secure-boot", "verbose-static" } },
+        { "UEFI firmware for x86_64, with Secure Boot and SMM, empty varstore", "x86_64", { "uefi" },
+          FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.secboot.fd", FW "OVMF/OVMF_VARS_4M.fd", "raw"),
+          .machines = { "pc-q35-*" },
+          .features = { "acpi-s3", "amd-sev", "requires-smm", "secure-boot", "verbose-dynamic" } },
+        { "UEFI firmware for aarch64", "aarch64", { "uefi" },
+          FLASH_SPLIT(FW "AAVMF/AAVMF_CODE.fd", FW "AAVMF/AAVMF_VARS.fd", "raw"), .machines = { "virt-*" },
+          .features = { "verbose-static" } },
+        { "UEFI firmware for x86_64, without Secure Boot without SMM, with empty varstore", "x86_64",
+          { "uefi" }, FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.fd", FW "OVMF/OVMF_VARS_4M.fd", "raw"),
+          .machines = { "pc-i440fx-*", "pc-q35-*" },
+          .features = { "acpi-s3", "amd-sev", "verbose-dynamic" } },
+};
+
+/* What the generated bulk is drawn from: every architecture, interface, device and flash mode. */
+static const Variant bulk_variants[] = {
+        { "OVMF for x86_64, Secure Boot and SMM, vendor keys enrolled", "x86_64", { "uefi" },
+          FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.secboot.fd", FW "OVMF/OVMF_VARS_4M.ms.fd", "raw"),
+          .machines = { "pc-q35-*" },
+          .features = { "acpi-s3", "amd-sev", "enrolled-keys", "requires-smm", "secure-boot",
+                        "verbose-dynamic" } },
+        { "OVMF for x86_64, Secure Boot and SMM, qcow2 images", "x86_64", { "uefi" },
+          FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.secboot.qcow2", FW "OVMF/OVMF_VARS_4M.qcow2", "qcow2"),
+          .machines = { "pc-q35-*" }, .features = { "acpi-s3", "requires-smm", "secure-boot" } },
+        { "OVMF for x86_64, no Secure Boot", "x86_64", { "uefi" },
+          FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.fd", FW "OVMF/OVMF_VARS_4M.fd", "raw"),
+          .machines = { "pc-i440fx-*", "pc-q35-*" },
+          .features = { "acpi-s3", "acpi-s4", "verbose-dynamic" } },
+        { "OVMF for Intel TDX guests, stateless", "x86_64", { "uefi" }, "flash", "stateless",
+          FW "OVMF/OVMF.inteltdx.fd", "raw", .machines = { "pc-q35-*" },
+          .features = { "intel-tdx", "verbose-static" } },
+        { "OVMF for AMD SEV guests, stateless", "x86_64", { "uefi" }, "flash", "stateless",
+          FW "OVMF/OVMF.amdsev.fd", "raw", .machines = { "pc-q35-*" },
+          .features = { "amd-sev", "amd-sev-es", "amd-sev-snp", "verbose-static" } },
+        { "OVMF for x86_64, combined code and variables (2 MiB)", "x86_64", { "uefi" }, "flash", "combined",
+          FW "OVMF/OVMF.fd", "raw", .machines = { "pc-i440fx-*", "pc-q35-*" }, .features = { "acpi-s3" } },
+        { "SeaBIOS for x86_64", "x86_64", { "bios" }, "memory", .image = FW "seabios/bios-256k.bin",
+          .machines = { "pc-i440fx-*", "pc-q35-*" }, .features = { "acpi-s3", "acpi-s4" } },
+        { "OVMF for x86_64 with variables kept by the host", "x86_64", { "uefi" }, "memory",
+          .image = FW "OVMF/OVMF.hostvars.fd", .vars = FW "OVMF/OVMF_VARS.json",
+          .machines = { "pc-q35-*" }, .features = { "host-uefi-vars", "verbose-dynamic" } },
+        { "OVMF for AMD SEV-SNP guests, IGVM", "x86_64", { "uefi" }, "igvm", .image = FW "OVMF/OVMF.snp.igvm",
+          .machines = { "pc-q35-*" }, .features = { "amd-sev-snp" } },
+        { "OVMF for i386, Secure Boot and SMM", "i386", { "uefi" },
+          FLASH_SPLIT(FW "OVMF/OVMF32_CODE_4M.secboot.fd", FW "OVMF/OVMF32_VARS_4M.fd", "raw"),
+          .machines = { "pc-q35-*" }, .features = { "acpi-s3", "requires-smm", "secure-boot" } },
+        { "SeaBIOS for i386", "i386", { "bios" }, "memory", .image = FW "seabios/bios.bin",
+          .machines = { "pc-i440fx-*", "pc-q35-*", "isapc" }, .features = { "acpi-s3" } },
+        { "AAVMF for aarch64", "aarch64", { "uefi" },
+          FLASH_SPLIT(FW "AAVMF/AAVMF_CODE.fd", FW "AAVMF/AAVMF_VARS.fd", "raw"), .machines = { "virt-*" },
+          .features = { "verbose-static" } },
+        { "AAVMF for aarch64, Secure Boot, qcow2 images", "aarch64", { "uefi" },
+          FLASH_SPLIT(FW "AAVMF/AAVMF_CODE.secboot.qcow2", FW "AAVMF/AAVMF_VARS.qcow2", "qcow2"),
+          .machines = { "virt-*" }, .features = { "enrolled-keys", "secure-boot", "verbose-static" } },
+        { "AAVMF for Arm CCA realms, stateless", "aarch64", { "uefi" }, "flash", "stateless",
+          FW "AAVMF/AAVMF.cca.fd", "raw", .machines = { "virt-*" },
+          .features = { "arm-cca", "verbose-static" } },
+        { "AAVMF for 32-bit arm", "arm", { "uefi" },
+          FLASH_SPLIT(FW "AAVMF/AAVMF32_CODE.fd", FW "AAVMF/AAVMF32_VARS.fd", "raw"),
+          .machines = { "virt-*" }, .features = { "verbose-static" } },
+        { "EDK II for riscv64", "riscv64", { "uefi" },
+          FLASH_SPLIT(FW "riscv/RISCV_VIRT_CODE.fd", FW "riscv/RISCV_VIRT_VARS.fd", "raw"),
+          .machines = { "virt" }, .features = { "verbose-static" } },
+        { "U-Boot for riscv64, S-mode", "riscv64", { "uboot" }, "kernel",
+          .image = FW "u-boot/qemu-riscv64_smode/u-boot.bin", .machines = { "virt", "virt-*" } },
+        { "EDK II for loongarch64", "loongarch64", { "uefi" },
+          FLASH_SPLIT(FW "loongarch/QEMU_EFI.fd", FW "loongarch/QEMU_VARS.fd", "raw"), .machines = { "virt" },
+          .features = { "verbose-dynamic" } },
+};
+
+/* How one generated file departs from its variant. */
+typedef struct Variation {
+        unsigned build;                 /* 0: a distribution file, shown as is */
+        bool narrow;                    /* versioned machine globs instead of "family-*" */
+        bool tagged;
+        bool broken;                    /* an unknown device: listed as invalid */
+        bool missing_image;             /* refers to an image that is not installed */
+        const char *origin;             /* NULL, or who wrote it ("local") */
+        unsigned revision;              /* > 0 after an incremental change: also pads the file */
+} Variation;
+
+static void render_list(StrBuf *b, const char *indent, const char *const *items, size_t max) {
+        size_t n = 0;
+
+        while (n < max && items[n])
+                n++;
+        strbuf_puts(b, "[");
+        for (size_t i = 0; i < n; i++)
+                strbuf_printf(b, "%s\n%s    \"%s\"", i > 0 ? "," : "", indent, items[i]);
+        strbuf_printf(b, "%s%s]", n > 0 ? "\n" : "", n > 0 ? indent : "");
+}
+
+static void render_machines(StrBuf *b, const Variant *v, const Variation *x) {
+        const char *narrowed[ELEMENTSOF(v->machines) * 2] = {};
+        char buf[ELEMENTSOF(v->machines) * 2][64];
+        size_t n = 0;
+
+        if (!x->narrow) {
+                render_list(b, "            ", v->machines, ELEMENTSOF(v->machines));
+                return;
+        }
+        /* "pc-q35-*" becomes "pc-q35-9.*", "pc-q35-10.*": what a vendor that tested two releases writes */
+        for (size_t i = 0; i < ELEMENTSOF(v->machines) && v->machines[i]; i++) {
+                size_t len = strlen(v->machines[i]);
+
+                if (len == 0 || v->machines[i][len - 1] != '*') {
+                        narrowed[n++] = v->machines[i];
+                        continue;
+                }
+                for (unsigned major = 9; major <= 10; major++) {
+                        snprintf(buf[n], sizeof(buf[n]), "%.*s%u.*", (int) (len - 1), v->machines[i], major);
+                        narrowed[n] = buf[n];
+                        n++;
+                }
+        }
+        render_list(b, "            ", narrowed, n);
+}
+
+static void render_mapping(StrBuf *b, const Variant *v, const Variation *x) {
+        const char *image = x->missing_image ? FW "removed/OVMF_CODE.fd" : v->image;
+
+        strbuf_printf(b, "    \"mapping\": {\n        \"device\": \"%s\"", x->broken ? "pflash" : v->device);
+        if (streq(v->device, "flash")) {
+                if (v->mode)
+                        strbuf_printf(b, ",\n        \"mode\": \"%s\"", v->mode);
+                strbuf_printf(b, ",\n        \"executable\": {\n            \"filename\": \"%s\",\n"
+                              "            \"format\": \"%s\"\n        }", image, v->image_format);
+                if (v->vars)
+                        strbuf_printf(b, ",\n        \"nvram-template\": {\n"
+                                      "            \"filename\": \"%s\",\n"
+                                      "            \"format\": \"%s\"\n        }", v->vars, v->vars_format);
+        } else {
+                strbuf_printf(b, ",\n        \"filename\": \"%s\"", image);
+                if (v->vars)
+                        strbuf_printf(b, ",\n        \"uefi-vars\": {\n            \"template\": \"%s\"\n"
+                                      "        }", v->vars);
+        }
+        strbuf_puts(b, "\n    },\n");
+}
+
+/* A descriptor as packages write them: pretty-printed, four spaces, members in the schema's order. */
+static char *variant_render(const Variant *v, const Variation *x) {
+        static const char *const no_tags[] = { NULL };
+        char tag[32];
+        const char *tags[] = { tag, NULL };
+        StrBuf b = {};
+
+        strbuf_printf(&b, "{\n    \"description\": \"%s%s%s", x->origin ?: "", x->origin ? " build of " : "",
+                      v->description);
+        if (x->build > 0)
+                strbuf_printf(&b, " (build %05u)", x->build);
+        if (x->revision > 0)
+                strbuf_printf(&b, ", revision %u", x->revision);
+        strbuf_puts(&b, "\",\n    \"interface-types\": ");
+        render_list(&b, "    ", v->interfaces, ELEMENTSOF(v->interfaces));
+        strbuf_puts(&b, ",\n");
+        render_mapping(&b, v, x);
+        strbuf_printf(&b, "    \"targets\": [\n        {\n            \"architecture\": \"%s\",\n"
+                      "            \"machines\": ", v->architecture);
+        render_machines(&b, v, x);
+        strbuf_puts(&b, "\n        }\n    ],\n    \"features\": ");
+        render_list(&b, "    ", v->features, ELEMENTSOF(v->features));
+        snprintf(tag, sizeof(tag), "edk2-stable2024%02u", 2 + x->build % 10);
+        strbuf_puts(&b, ",\n    \"tags\": ");
+        render_list(&b, "    ", x->tagged ? tags : no_tags, 1);
+        /* whitespace is JSON too: a rewrite always changes the size, whatever the clock granularity */
+        for (unsigned i = 0; i < x->revision; i++)
+                strbuf_puts(&b, " ");
+        strbuf_puts(&b, "\n}\n");
+        return strbuf_steal(&b);
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_(freep) char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        return 0;
+                *s = '/';
+        }
+}
+
+static int write_file(const char *path, const char *data) {
+        _cleanup_(closep) int fd = -1;
+        size_t n = strlen(data);
+
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        while (n > 0) {
+                ssize_t k = write(fd, data, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                data += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* One generated search-path tree. */
+typedef struct Tree {
+        char *root;
+        char *share, *etc;              /* the two search directories, with the root */
+        unsigned n;                     /* catalogue entries: distribution + bulk + local */
+        unsigned n_bulk, n_local;
+        unsigned n_share, n_etc, n_images;
+        unsigned revision;              /* of the last incremental change */
+} Tree;
+
+static void tree_done(Tree *t) {
+        free(t->root);
+        free(t->share);
+        free(t->etc);
+        *t = (Tree) {};
+}
+
+/* Which bulk files /etc overrides or masks: a few, spread over the whole range. */
+static bool bulk_overridden(unsigned j) {
+        return j % 100 == 2;
+}
+
+static bool bulk_masked(unsigned j) {
+        return j % 250 == 3;
+}
+
+static const Variant *bulk_variant(unsigned j) {
+        /* a multiplicative hash, so neighbours differ but every variant is drawn evenly */
+        return &bulk_variants[((j * 2654435761U) >> 8) % ELEMENTSOF(bulk_variants)];
+}
+
+static Variation bulk_variation(unsigned j) {
+        return (Variation) {
+                .build = j,
+                .narrow = j % 4 == 1,
+                .tagged = j % 5 == 0,
+                .broken = j % 1009 == 7,
+                .missing_image = j % 997 == 5,
+        };
+}
+
+static int tree_write(const char *dir, const char *name, const Variant *v, const Variation *x) {
+        _cleanup_(freep) char *path = path_join(dir, name);
+        _cleanup_(freep) char *text = variant_render(v, x);
+
+        if (!path || !text)
+                return -ENOMEM;
+        return write_file(path, text);
+}
+
+static int tree_write_bulk(Tree *t) {
+        char name[64];
+        int r;
+
+        for (unsigned j = 1; j <= t->n_bulk; j++) {
+                Variation x = bulk_variation(j);
+
+                snprintf(name, sizeof(name), "70-gen-%05u.json", j);
+                r = tree_write(t->share, name, bulk_variant(j), &x);
+                if (r < 0)
+                        return r;
+                t->n_share++;
+        }
+        return 0;
+}
+
+/* /etc: local overrides (a different build under the same name), masks (empty or /dev/null) and local-only
+ * descriptors that sort after everything else. */
+static int tree_write_etc(Tree *t) {
+        char name[64];
+        int r;
+
+        for (unsigned j = 1; j <= t->n_bulk; j++) {
+                _cleanup_(freep) char *path = NULL;
+                Variation x = bulk_variation(j);
+
+                if (!bulk_overridden(j) && !bulk_masked(j))
+                        continue;
+                snprintf(name, sizeof(name), "70-gen-%05u.json", j);
+                x.origin = "local";
+                if (bulk_overridden(j))
+                        r = tree_write(t->etc, name, bulk_variant(j + 1), &x);
+                else if ((path = path_join(t->etc, name)))
+                        r = (j / 250) % 2 == 0 ? write_file(path, "")
+                                               : (symlink("/dev/null", path) < 0 ? -errno : 0);
+                else
+                        r = -ENOMEM;
+                if (r < 0)
+                        return r;
+                t->n_etc++;
+        }
+        for (unsigned k = 1; k <= t->n_local; k++) {
+                Variation x = { .build = k, .origin = "local", .narrow = k % 2 == 0 };
+
+                snprintf(name, sizeof(name), "80-local-%04u.json", k);
+                r = tree_write(t->etc, name, bulk_variant(k * 3), &x);
+                if (r < 0)
+                        return r;
+                t->n_etc++;
+        }
+        return 0;
+}
+
+static int image_create(Tree *t, const char *image) {
+        _cleanup_(freep) char *path = path_prefix_root(t->root, image);
+        char *slash;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if (access(path, F_OK) >= 0)
+                return 0;
+        slash = strrchr(path, '/');
+        *slash = 0;
+        r = mkdir_parents(path, 0755);
+        *slash = '/';
+        if (r < 0)
+                return r;
+        r = write_file(path, "firmware image placeholder\n");
+        if (r >= 0)
+                t->n_images++;
+        return r;
+}
+
+/* Every image and template the variants refer to, once: descriptors share them as in real life. */
+static int tree_write_images(Tree *t) {
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(distribution) && r >= 0; i++) {
+                r = image_create(t, distribution[i].image);
+                if (r >= 0 && distribution[i].vars)
+                        r = image_create(t, distribution[i].vars);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bulk_variants) && r >= 0; i++) {
+                r = image_create(t, bulk_variants[i].image);
+                if (r >= 0 && bulk_variants[i].vars)
+                        r = image_create(t, bulk_variants[i].vars);
+        }
+        return r;
+}
+
+static int tree_create(unsigned n, Tree *ret) {
+        _cleanup_(tree_done) Tree t = { .n = n };
+        const char *tmp = getenv("TMPDIR");
+        int r;
+
+        t.root = path_join(isempty(tmp) ? "/tmp" : tmp, "bench-catalogue.XXXXXX");
+        if (!t.root)
+                return -ENOMEM;
+        if (!mkdtemp(t.root))
+                return -errno;
+        t.share = path_prefix_root(t.root, SHARE_DIR);
+        t.etc = path_prefix_root(t.root, ETC_DIR);
+        if (!t.share || !t.etc)
+                return -ENOMEM;
+        if ((r = mkdir_parents(t.share, 0755)) < 0 || (r = mkdir_parents(t.etc, 0755)) < 0)
+                return r;
+
+        t.n_local = n / 500;
+        t.n_bulk = n - ELEMENTSOF(distribution) - t.n_local;
+        for (size_t i = 0; i < ELEMENTSOF(distribution); i++) {
+                Variation x = {};
+
+                r = tree_write(t.share, distribution_names[i], &distribution[i], &x);
+                if (r < 0)
+                        return r;
+                t.n_share++;
+        }
+        if ((r = tree_write_bulk(&t)) < 0 || (r = tree_write_etc(&t)) < 0 || (r = tree_write_images(&t)) < 0)
+                return r;
+        *ret = t;
+        t = (Tree) {};
+        return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path) < 0 ? -1 : 0;
+}
+
+static int tree_remove(const Tree *t) {
+        if (nftw(t->root, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Rewrites one plain bulk file in place with new content, as an editor or a package upgrade would. Returns
+ * 0 or a negative errno. */
+static int tree_modify(Tree *t, unsigned run, char name[static 64]) {
+        unsigned j = t->n_bulk / 2 + run;
+
+        for (unsigned tries = 0;; tries++) {
+                j = (j - 1) % t->n_bulk + 1;
+                if (!bulk_overridden(j) && !bulk_masked(j))
+                        break;
+                if (tries > t->n_bulk)
+                        return -ENOENT;
+                j++;
+        }
+        Variation x = bulk_variation(j);
+        x.revision = ++t->revision;
+        snprintf(name, 64, "70-gen-%05u.json", j);
+        return tree_write(t->share, name, bulk_variant(j), &x);
+}
+
+static int compare_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n) {
+        qsort(v, n, sizeof(double), compare_double);
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static const char *const search_dirs[] = { SHARE_DIR, ETC_DIR, NULL };
+
+/* The figures for one size. */
+typedef struct Result {
+        unsigned n;
+        double scan_ms, scan_runs[SCAN_RUNS];
+        double rss_per, heap_per;
+        long rss_kb;
+        size_t heap_bytes;
+        double rebuild_ms;              /* catalogue_update() with the changed name, as the daemon does */
+        double rescan_ms;               /* catalogue_build() with the previous catalogue (SIGHUP, Reload) */
+        size_t n_parsed, n_reused;
+        bool parsed_ok;                 /* every rebuild parsed exactly one file */
+        double resolve_ns, worst_ns;
+        size_t resolve_calls, worst_calls, worst_walk;
+} Result;
+
+static int bench_scan(const Tree *t, Result *res) {
+        for (int i = -1; i < SCAN_RUNS; i++) {
+                _cleanup_(catalogue_freep) Catalogue *c = NULL;
+                uint64_t start = now_nsec();
+                int r;
+
+                r = catalogue_build((char **) search_dirs, t->root, NULL, &c);
+                if (r < 0)
+                        return r;
+                if (i >= 0)     /* run -1 warms the page and dentry caches */
+                        res->scan_runs[i] = (double) (now_nsec() - start) / 1e6;
+        }
+        double sorted[SCAN_RUNS];
+        memcpy(sorted, res->scan_runs, sizeof(sorted));
+        res->scan_ms = median(sorted, SCAN_RUNS);
+        return 0;
+}
+
+/* A field of /proc/self/status in kB, or -1. */
+static long status_kb(const char *field) {
+        _cleanup_(freep) char *line = NULL;
+        size_t allocated = 0, len = strlen(field);
+        FILE *f = fopen("/proc/self/status", "re");
+        long kb = -1;
+
+        if (!f)
+                return -1;
+        while (getline(&line, &allocated, f) > 0)
+                if (strncmp(line, field, len) == 0 && line[len] == ':') {
+                        kb = strtol(line + len + 1, NULL, 10);
+                        break;
+                }
+        fclose(f);
+        return kb;
+}
+
+/* Builds the catalogue that the later steps use and measures what keeping it costs. */
+static int bench_memory(const Tree *t, Result *res, Catalogue **ret) {
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        long rss_before, rss_after;
+        size_t heap_before;
+        int r;
+
+        malloc_trim(0);
+        rss_before = status_kb("RssAnon");
+        heap_before = mallinfo2().uordblks;
+        r = catalogue_build((char **) search_dirs, t->root, NULL, &c);
+        if (r < 0)
+                return r;
+        malloc_trim(0);
+        rss_after = status_kb("RssAnon");
+        if (rss_before < 0 || rss_after < 0)
+                return -ENODATA;
+
+        res->rss_kb = rss_after - rss_before;
+        res->heap_bytes = mallinfo2().uordblks - heap_before;
+        res->rss_per = (double) res->rss_kb * 1024 / t->n;
+        res->heap_per = (double) res->heap_bytes / t->n;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* One file changes, then the catalogue is rebuilt: told which name changed (update) or not (full rescan
+ * that still re-parses only what changed). Each run must parse exactly one file. */
+static int rebuild_once(Tree *t, Catalogue **current, unsigned run, bool update, double *ret_ms, Result *res) {
+        char name[64];
+        Catalogue *next = NULL;
+        uint64_t start;
+        int r;
+
+        r = tree_modify(t, run, name);
+        if (r < 0)
+                return r;
+        start = now_nsec();
+        r = update ? catalogue_update(*current, (char *[]) { name, NULL }, &next)
+                   : catalogue_build((char **) search_dirs, t->root, *current, &next);
+        if (r < 0)
+                return r;
+        *ret_ms = (double) (now_nsec() - start) / 1e6;
+        if (next->n_parsed != 1)
+                res->parsed_ok = false;
+        res->n_parsed = next->n_parsed;
+        res->n_reused = next->n_reused;
+        catalogue_free(*current);
+        *current = next;
+        return 0;
+}
+
+static int bench_rebuild(Tree *t, Catalogue **current, Result *res) {
+        double updates[REBUILD_RUNS], rescans[REBUILD_RUNS];
+        int r;
+
+        res->parsed_ok = true;
+        for (unsigned i = 0; i < REBUILD_RUNS; i++) {
+                r = rebuild_once(t, current, 2 * i, false, &rescans[i], res);
+                if (r < 0)
+                        return r;
+                r = rebuild_once(t, current, 2 * i + 1, true, &updates[i], res);
+                if (r < 0)
+                        return r;
+        }
+        res->rebuild_ms = median(updates, REBUILD_RUNS);
+        res->rescan_ms = median(rescans, REBUILD_RUNS);
+        return 0;
+}
+
+/* Median nanoseconds per resolver_resolve() call over batches, each long enough to time accurately. The
+ * result must be expected (1 or 0); returns -EBADMSG when it is not. */
+static int bench_resolve(const Catalogue *c, const Request *req, int expected, double *ret_ns,
+                         size_t *ret_calls) {
+        static double per_call[RESOLVE_CALLS];
+        const Entry *e = NULL;
+        size_t batch = 1, n_batches = 0, calls = 0;
+        uint64_t start = now_nsec();
+
+        if (resolver_resolve(c, req, &e) != expected)
+                return -EBADMSG;
+        /* calibrate: double the batch until it is long enough */
+        for (;;) {
+                uint64_t t0 = now_nsec();
+                for (size_t i = 0; i < batch; i++)
+                        assert(resolver_resolve(c, req, &e) == expected);
+                if (now_nsec() - t0 >= RESOLVE_BATCH_NSEC || batch >= RESOLVE_CALLS / RESOLVE_MIN_BATCHES)
+                        break;
+                batch *= 2;
+        }
+        while (n_batches < RESOLVE_MIN_BATCHES ||
+               (calls < RESOLVE_CALLS && now_nsec() - start < RESOLVE_BUDGET_NSEC)) {
+                uint64_t t0 = now_nsec();
+                for (size_t i = 0; i < batch; i++)
+                        assert(resolver_resolve(c, req, &e) == expected);
+                per_call[n_batches++] = (double) (now_nsec() - t0) / (double) batch;
+                calls += batch;
+        }
+        *ret_ns = median(per_call, n_batches);
+        *ret_calls = calls;
+        return 0;
+}
+
+/* x86_64, machine pc-q35-9.2, secure-boot required; with worst_case, also a feature nobody has. */
+static int request_make(bool worst_case, Request *ret) {
+        /* the worst case names a machine type no descriptor lists: nothing rules a candidate out before the
+         * glob match, so every x86_64/uefi entry of the index is tried */
+        _cleanup_(request_done) Request r = {
+                .has_architecture = true,
+                .architecture = ARCH_X86_64,
+                .machine = strdup(worst_case ? "x-bench-no-such-machine" : "pc-q35-9.2"),
+        };
+
+        if (!r.machine)
+                return -ENOMEM;
+        if (!worst_case && request_set_feature(&r, "secure-boot", true) < 0)
+                return -ENOMEM;
+        *ret = r;
+        r = (Request) {};
+        return 0;
+}
+
+static int bench_resolves(const Catalogue *c, Result *res) {
+        _cleanup_(request_done) Request realistic = {}, worst = {};
+        const Entry *e = NULL;
+        int r;
+
+        if (request_make(false, &realistic) < 0 || request_make(true, &worst) < 0)
+                return -ENOMEM;
+        r = resolver_resolve(c, &realistic, &e);
+        if (r != 1 || !streq(e->name, EXPECTED)) {
+                fprintf(stderr, "realistic request resolved to '%s', expected '%s'\n", r == 1 ? e->name : "",
+                        EXPECTED);
+                return -EBADMSG;
+        }
+        r = bench_resolve(c, &realistic, 1, &res->resolve_ns, &res->resolve_calls);
+        if (r < 0)
+                return r;
+        res->worst_walk = c->n_index[ARCH_X86_64][INTERFACE_UEFI];
+        r = bench_resolve(c, &worst, 0, &res->worst_ns, &res->worst_calls);
+        if (r < 0)
+                fprintf(stderr, "the worst-case request matched something\n");
+        return r;
+}
+
+static void print_tree(const Tree *t, const Catalogue *c) {
+        printf("tree:      %s: %u files in %s, %u in %s, %u images below %s\n", t->root, t->n_share,
+               SHARE_DIR, t->n_etc, ETC_DIR, t->n_images, FW);
+        printf("catalogue: %zu entries: %zu valid, %zu invalid, %zu masked, %zu shadowed; %zu features; "
+               "%zu x86_64/uefi in the index\n", c->n_entries, c->n_valid, c->n_invalid, c->n_masked,
+               c->n_shadowed, strv_length(c->features), c->n_index[ARCH_X86_64][INTERFACE_UEFI]);
+}
+
+static void print_result(const Result *res) {
+        printf("scan:      median %.2f ms (runs:", res->scan_ms);
+        for (int i = 0; i < SCAN_RUNS; i++)
+                printf(" %.2f", res->scan_runs[i]);
+        printf("), %.2f us per descriptor\n", res->scan_ms * 1000 / res->n);
+        printf("memory:    RssAnon %+ld kB = %.0f B/descriptor; heap (uordblks) %+zd B = %.0f B/descriptor\n",
+               res->rss_kb, res->rss_per, (ssize_t) res->heap_bytes, res->heap_per);
+        printf("rebuild:   median %.3f ms over %d one-file changes (catalogue_update), n_parsed %zu, "
+               "n_reused %zu%s\n", res->rebuild_ms, REBUILD_RUNS, res->n_parsed, res->n_reused,
+               res->parsed_ok ? "" : " (some rebuild did not parse exactly one file)");
+        printf("rescan:    median %.3f ms over %d one-file changes (catalogue_build with the previous one)\n",
+               res->rescan_ms, REBUILD_RUNS);
+        printf("resolve:   %s: median %.1f ns/call (%zu calls)\n", EXPECTED, res->resolve_ns,
+               res->resolve_calls);
+        printf("no match:  median %.1f ns/call (%zu calls), walking %zu index entries (%.1f ns each)\n",
+               res->worst_ns, res->worst_calls, res->worst_walk,
+               res->worst_walk > 0 ? res->worst_ns / (double) res->worst_walk : 0.0);
+}
+
+static int bench_size(unsigned n, bool keep, Result *res) {
+        _cleanup_(tree_done) Tree t = {};
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        int r;
+
+        *res = (Result) { .n = n };
+        printf("\n== N = %u\n", n);
+        r = tree_create(n, &t);
+        if (r < 0) {
+                fprintf(stderr, "Failed to create the tree: %s\n", strerror(-r));
+                return r;
+        }
+        if ((r = bench_scan(&t, res)) < 0 || (r = bench_memory(&t, res, &c)) < 0)
+                goto finish;
+        print_tree(&t, c);
+        assert(c->n_entries == n);
+        if ((r = bench_rebuild(&t, &c, res)) < 0 || (r = bench_resolves(c, res)) < 0)
+                goto finish;
+        print_result(res);
+finish:
+        if (r < 0)
+                fprintf(stderr, "N = %u failed: %s\n", n, strerror(-r));
+        if (keep)
+                printf("kept:      %s\n", t.root);
+        else if (tree_remove(&t) < 0)
+                fprintf(stderr, "Failed to remove '%s': %m, ignoring.\n", t.root);
+        return r;
+}
+
+static const char *verdict(bool ok) {
+        return ok ? "PASS" : "MISS";
+}
+
+static void print_summary(const Result *res, size_t n) {
+        const Result *small = &res[0], *big = &res[0];
+
+        printf("\n%8s %10s %10s %10s %12s %11s %9s %11s %13s\n", "N", "scan ms", "RSS B/d", "heap B/d",
+               "rebuild ms", "rescan ms", "n_parsed", "resolve ns", "no-match ns");
+        for (size_t i = 0; i < n; i++) {
+                printf("%8u %10.2f %10.0f %10.0f %12.3f %11.3f %9zu %11.1f %13.1f\n", res[i].n, res[i].scan_ms,
+                       res[i].rss_per, res[i].heap_per, res[i].rebuild_ms, res[i].rescan_ms, res[i].n_parsed,
+                       res[i].resolve_ns, res[i].worst_ns);
+                if (res[i].n < small->n)
+                        small = &res[i];
+                if (res[i].n > big->n)
+                        big = &res[i];
+        }
+
+        double ratio = big->scan_ms / big->rebuild_ms, resolve_ratio = big->resolve_ns / small->resolve_ns;
+        bool parsed_ok = true;
+        for (size_t i = 0; i < n; i++)
+                parsed_ok = parsed_ok && res[i].parsed_ok;
+
+        printf("\nTargets (DESIGN section 8), at N = %u%s:\n", big->n,
+               big->n == 10000 ? "" : " (the targets are set for 10000)");
+        printf("  %s  full scan %.2f ms < 150 ms\n", verdict(big->scan_ms < 150), big->scan_ms);
+        printf("  %s  resident memory %.0f B/descriptor < 2048 (heap %.0f)\n", verdict(big->rss_per < 2048),
+               big->rss_per, big->heap_per);
+        printf("  %s  incremental rebuild %.3f ms, %.1fx cheaper than a scan (>= 10x)\n",
+               verdict(ratio >= 10), big->rebuild_ms, ratio);
+        printf("  %s  incremental rebuild %.3f ms < 10 ms (the signal is due within debounce + 10 ms)\n",
+               verdict(big->rebuild_ms < 10), big->rebuild_ms);
+        printf("  %s  one changed file parses one file (n_parsed == 1 at every N)\n", verdict(parsed_ok));
+        printf("  %s  resolve(%u) / resolve(%u) = %.3f <= 1.1\n", verdict(resolve_ratio <= 1.1), big->n,
+               small->n, resolve_ratio);
+}
+
+/* "10,1000,10000" into a list of sizes. Returns the count, or -EINVAL. */
+static int parse_sizes(const char *s, unsigned *sizes, size_t max) {
+        size_t n = 0;
+
+        for (const char *p = s; *p;) {
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(p, &end, 10);
+                if (errno != 0 || end == p || v < SIZE_MIN || v > SIZE_MAX_BENCH || n >= max ||
+                    (*end != ',' && *end != 0))
+                        return -EINVAL;
+                sizes[n++] = (unsigned) v;
+                p = *end ? end + 1 : end;
+        }
+        return n > 0 ? (int) n : -EINVAL;
+}
+
+static void print_environment(void) {
+        _cleanup_(freep) char *line = NULL;
+        size_t allocated = 0;
+        FILE *f = fopen("/proc/cpuinfo", "re");
+
+        while (f && getline(&line, &allocated, f) > 0)
+                if (strncmp(line, "model name", 10) == 0) {
+                        printf("cpu: %s", strchr(line, ':') ? strchr(line, ':') + 2 : line);
+                        break;
+                }
+        if (f)
+                fclose(f);
+        printf("scan: catalogue_build() of %s and %s, median of %d runs after one warm-up\n", SHARE_DIR,
+               ETC_DIR, SCAN_RUNS);
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "sizes", required_argument, NULL, 's' },
+                { "keep", no_argument, NULL, 'k' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        unsigned sizes[16] = { 10, 1000, 10000 };
+        Result results[ELEMENTSOF(sizes)];
+        int n_sizes = 3, c;
+        bool keep = false;
+
+        while ((c = getopt_long(argc, argv, "s:kh", options, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        n_sizes = parse_sizes(optarg, sizes, ELEMENTSOF(sizes));
+                        if (n_sizes < 0) {
+                                fprintf(stderr, "Invalid --sizes '%s': up to %zu sizes from %u to %u, "
+                                        "comma-separated.\n", optarg, ELEMENTSOF(sizes), SIZE_MIN,
+                                        SIZE_MAX_BENCH);
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                case 'k':
+                        keep = true;
+                        break;
+                case 'h':
+                        printf("%s [--sizes 10,1000,10000] [--keep]\n", program_invocation_short_name);
+                        return EXIT_SUCCESS;
+                default:
+                        return EXIT_FAILURE;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "Unexpected argument '%s'.\n", argv[optind]);
+                return EXIT_FAILURE;
+        }
+
+        print_environment();
+        for (int i = 0; i < n_sizes; i++)
+                if (bench_size(sizes[i], keep, &results[i]) < 0)
+                        return EXIT_FAILURE;
+        print_summary(results, (size_t) n_sizes);
+        return EXIT_SUCCESS;
+}
