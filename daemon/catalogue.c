@@ -97,6 +97,7 @@ int catalogue_search_path(bool user, const char *search_path, char * const *extr
 typedef struct Candidate {
         char *name;
         unsigned dir_index;
+        unsigned char type;     /* DT_*, DT_UNKNOWN when the directory did not say */
 } Candidate;
 
 typedef struct Scan {
@@ -104,7 +105,7 @@ typedef struct Scan {
         size_t n, allocated;
 } Scan;
 
-static int scan_add(Scan *s, const char *name, unsigned dir_index) {
+static int scan_add(Scan *s, const char *name, unsigned dir_index, unsigned char type) {
         if (s->n >= s->allocated) {
                 size_t want = s->allocated ? s->allocated * 2 : 64;
                 Candidate *n = realloc(s->items, want * sizeof(Candidate));
@@ -116,6 +117,7 @@ static int scan_add(Scan *s, const char *name, unsigned dir_index) {
         s->items[s->n].name = strdup(name);
         if (!s->items[s->n].name)
                 return -ENOMEM;
+        s->items[s->n].type = type;
         s->items[s->n++].dir_index = dir_index;
         return 0;
 }
@@ -213,7 +215,7 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
                 }
                 if (catalogue_name_ignored(de->d_name))
                         continue;
-                r = scan_add(s, de->d_name, dir_index);
+                r = scan_add(s, de->d_name, dir_index, de->d_type);
                 if (r < 0)
                         break;
         }
@@ -556,15 +558,26 @@ static int catalogue_add_group(Catalogue *c, const Dirs *dirs, const Candidate *
         r = entry_load_at(e, dirs->fds[group[0].dir_index], group[0].name, previous);
         if (r < 0)
                 return r;
+        if (group[0].type == DT_UNKNOWN) {
+                struct stat st;
+                e->symlink = fstatat(dirs->fds[group[0].dir_index], group[0].name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                             S_ISLNK(st.st_mode);
+        } else
+                e->symlink = group[0].type == DT_LNK;
         catalogue_count(c, e, r);
         return 0;
 }
 
 /* Takes an unchanged entry over from the previous catalogue, referenced file checks included. */
-static int catalogue_copy_entry(Catalogue *c, const Entry *old) {
+static int catalogue_copy_entry(Catalogue *c, const Entry *old, bool recheck_files) {
         Entry *e = &c->entries[c->n_entries];
 
         *e = *old;
+        if (recheck_files && e->state == ENTRY_VALID) {
+                e->files_checked = false;
+                e->image = (FileCheck) {};
+                e->vars = (FileCheck) { .ok = true };
+        }
         e->path = strdup(old->path);
         e->shadowed = NULL;
         e->descriptor = descriptor_ref(old->descriptor);
@@ -596,7 +609,7 @@ static size_t group_length(const Scan *s, size_t i) {
 /* Builds the entries from sorted candidates, and (for an update) the previous entries whose names did not
  * change, in one merge by name. */
 static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const Catalogue *previous,
-                          char * const *changed) {
+                          char * const *changed, bool recheck_files) {
         size_t n_max = s->n + (changed ? previous->n_entries : 0), i = 0, j = 0;
         int r = 0;
 
@@ -614,7 +627,7 @@ static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const C
                         continue;
                 }
                 if (cmp > 0) {
-                        r = catalogue_copy_entry(c, old);
+                        r = catalogue_copy_entry(c, old, recheck_files);
                         j++;
                         continue;
                 }
@@ -672,7 +685,7 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         if (r >= 0) {
                 if (s.n > 0)
                         qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
-                r = catalogue_fill(c, &d, &s, previous, NULL);
+                r = catalogue_fill(c, &d, &s, previous, NULL, false);
         }
         scan_done(&s);
         dirs_done(&d);
@@ -686,7 +699,7 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         return 0;
 }
 
-int catalogue_update(const Catalogue *previous, char * const *changed, Catalogue **ret) {
+int catalogue_update(const Catalogue *previous, char * const *changed, bool recheck_files, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(strv_freep) char **names = NULL;
         Dirs d = {};
@@ -717,12 +730,12 @@ int catalogue_update(const Catalogue *previous, char * const *changed, Catalogue
                         continue;
                 for (unsigned i = 0; i < d.n && r >= 0; i++)
                         if (d.fds[i] >= 0 && fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) >= 0)
-                                r = scan_add(&s, *n, i);
+                                r = scan_add(&s, *n, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
         }
         if (r >= 0) {
                 if (s.n > 0)
                         qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
-                r = catalogue_fill(c, &d, &s, previous, names);
+                r = catalogue_fill(c, &d, &s, previous, names, recheck_files);
         }
         scan_done(&s);
         dirs_done(&d);

@@ -47,6 +47,7 @@ typedef struct Entry {
         FileCheck image;        /* descriptor_image() */
         FileCheck vars;         /* descriptor_vars_template(); ok when there is none */
         bool files_checked;     /* image and vars are filled in (internal to a build) */
+        bool symlink;           /* the file in the directory is a symlink (its target is watched too) */
 } Entry;
 
 static inline bool entry_files_ok(const Entry *e) {
@@ -86,10 +87,10 @@ struct Catalogue {
 int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret);
 
 /* A rebuild that looks again only at the files called changed (basenames, in every search directory):
- * every other entry, its file checks included, is taken over from previous unchanged. Cheaper than
- * catalogue_build() by the cost of scanning and stat()ing everything; only correct when nothing else
- * changed (the caller knows, from inotify). Returns 0 or -ENOMEM. */
-int catalogue_update(const Catalogue *previous, char * const *changed, Catalogue **ret);
+ * every other entry is taken over from previous unchanged, its file checks too unless recheck_files.
+ * Cheaper than catalogue_build() by the cost of scanning and stat()ing everything; only correct when
+ * nothing else changed (the caller knows, from inotify). Returns 0 or -ENOMEM. */
+int catalogue_update(const Catalogue *previous, char * const *changed, bool recheck_files, Catalogue **ret);
 
 Catalogue *catalogue_free(Catalogue *c);
 static inline void catalogue_freep(Catalogue **c) {

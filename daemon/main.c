@@ -16,6 +16,7 @@ static bool arg_user = false;
 static char *arg_root = NULL;
 static char *arg_search_path = NULL;
 static char **arg_extra_dirs = NULL;
+static uint64_t arg_debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -27,12 +28,16 @@ static void help(void) {
                "     --root=DIR           Read every search directory below DIR\n"
                "     --search-path=DIRS   Colon-separated directories, most general first\n"
                "     --extra-dir=DIR      Add a most general directory (repeatable)\n"
+               "     --debounce=MSEC      Collect file changes this long before rebuilding (default 50)\n"
                "     --log-level=LEVEL    debug, info, notice, warning, err\n",
                program_invocation_short_name);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL };
+        enum {
+                ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL,
+                ARG_DEBOUNCE,
+        };
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
                 { "version",     no_argument,       NULL, ARG_VERSION     },
@@ -42,6 +47,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "search-path", required_argument, NULL, ARG_SEARCH_PATH },
                 { "extra-dir",   required_argument, NULL, ARG_EXTRA_DIR   },
                 { "log-level",   required_argument, NULL, ARG_LOG_LEVEL   },
+                { "debounce",    required_argument, NULL, ARG_DEBOUNCE    },
                 {}
         };
         int c;
@@ -74,6 +80,18 @@ static int parse_argv(int argc, char *argv[]) {
                         if (strv_extend(&arg_extra_dirs, optarg) < 0)
                                 return log_oom();
                         break;
+                case ARG_DEBOUNCE: {
+                        char *end;
+                        unsigned long ms;
+
+                        errno = 0;
+                        ms = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || ms > 60000)
+                                return log_error_errno(EINVAL, "Invalid --debounce '%s': milliseconds, 0 to 60000.",
+                                                       optarg);
+                        arg_debounce_usec = (uint64_t) ms * 1000;
+                        break;
+                }
                 case ARG_LOG_LEVEL:
                         log_max_level = log_level_from_string(optarg);
                         if (log_max_level < 0)
@@ -131,6 +149,7 @@ static int run(int argc, char *argv[]) {
         r = manager_new(arg_user, arg_root, dirs, &m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
+        m->debounce_usec = arg_debounce_usec;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
 #include "bus.h"
 #include "log.h"
 #include "manager.h"
+
+static void on_watch_events(Watch *w, void *userdata);
+static int classify_event(Manager *m, const WatchEvent *e);
+static void arm_debounce(Manager *m);
 
 int manager_new(bool user, const char *root, char * const *search_path, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -12,6 +19,7 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
         if (!m)
                 return -ENOMEM;
         m->user = user;
+        m->debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
         m->search_path = strv_copy(search_path);
         if (!m->search_path)
                 return -ENOMEM;
@@ -23,6 +31,9 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        STRV_FOREACH(d, m->search_path)
+                if (strv_consume(&m->search_dirs, path_prefix_root(m->root, *d)) < 0)
+                        return -ENOMEM;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -33,6 +44,14 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         if (m->bus)
                 bus_polkit_cancel_all(m);
+        watch_free(m->watch);
+        sd_event_source_disable_unref(m->debounce);
+        strv_free(m->search_dirs);
+        strv_free(m->watched);
+        strv_free(m->image_dirs);
+        strv_free(m->link_dirs);
+        strv_free(m->link_names);
+        strv_free(m->pending_names);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         catalogue_free(m->catalogue);
@@ -67,34 +86,185 @@ static void log_catalogue_problems(const Catalogue *c, const Catalogue *previous
         }
 }
 
-int manager_load(Manager *m) {
-        uint64_t start = now_nsec();
-        int r;
+/* ---- what to watch ------------------------------------------------------------------------------------- */
 
-        r = catalogue_build(m->search_path, m->root, NULL, &m->catalogue);
-        if (r < 0)
-                return log_error_errno(r, "Failed to build the firmware catalogue: %m");
-        log_catalogue_problems(m->catalogue, NULL);
-        log_info("Loaded %zu firmware descriptors (%zu invalid, %zu masked) in %.1f ms.", m->catalogue->n_valid,
-                 m->catalogue->n_invalid, m->catalogue->n_masked, (double) (now_nsec() - start) / 1e6);
+static int strv_add_sorted_unique(char ***l, char *s) {
+        if (!s)
+                return -ENOMEM;
+        if (strv_contains(*l, s)) {
+                free(s);
+                return 0;
+        }
+        return strv_consume(l, s);
+}
+
+static int string_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+static void strv_sort(char **l) {
+        qsort(l, strv_length(l), sizeof(char *), string_compare);
+}
+
+/* The directory itself if it exists, or its nearest existing ancestor, whose events tell when it appears. */
+static char *existing_dir_or_ancestor(const char *dir) {
+        _cleanup_(freep) char *p = strdup(dir);
+        struct stat st;
+
+        if (!p)
+                return NULL;
+        for (;;) {
+                if (stat(p, &st) >= 0 && S_ISDIR(st.st_mode))
+                        return TAKE_PTR(p);
+                char *slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        return strdup("/");
+                *slash = 0;
+        }
+}
+
+static char *dirname_of(const char *root, const char *path) {
+        _cleanup_(freep) char *full = path_prefix_root(root, path);
+        char *slash;
+
+        if (!full)
+                return NULL;
+        slash = strrchr(full, '/');
+        if (!slash)
+                return NULL;
+        *slash = 0;
+        return strdup(isempty(full) ? "/" : full);
+}
+
+/* Image directories of every valid entry. Descriptors share a few images, so compare with the last one
+ * before looking further. */
+static int collect_image_dirs(Manager *m, char ***ret) {
+        _cleanup_(strv_freep) char **dirs = NULL;
+        const char *last = NULL;
+
+        for (size_t i = 0; i < m->catalogue->n_entries; i++) {
+                const Entry *e = &m->catalogue->entries[i];
+                const char *files[2];
+
+                if (e->state != ENTRY_VALID)
+                        continue;
+                files[0] = descriptor_image(e->descriptor);
+                files[1] = descriptor_vars_template(e->descriptor);
+                for (int k = 0; k < 2; k++) {
+                        if (!files[k] || (last && streq(last, files[k])))
+                                continue;
+                        last = files[k];
+                        if (strv_add_sorted_unique(&dirs, dirname_of(m->root, files[k])) < 0)
+                                return -ENOMEM;
+                }
+        }
+        strv_sort(dirs);
+        *ret = TAKE_PTR(dirs);
         return 0;
 }
 
-int manager_rescan(Manager *m, const char *why) {
-        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+/* Where symlinked descriptors point: a change to a target changes the descriptor. */
+static int collect_link_dirs(Manager *m, char ***ret_dirs, char ***ret_names) {
+        _cleanup_(strv_freep) char **dirs = NULL, **names = NULL;
+
+        for (size_t i = 0; i < m->catalogue->n_entries; i++) {
+                const Entry *e = &m->catalogue->entries[i];
+                _cleanup_(freep) char *target = NULL, *dir = NULL;
+                size_t k;
+
+                if (!e->symlink)
+                        continue;
+                target = realpath(e->path, NULL);
+                if (!target)
+                        continue;       /* dangling: the directory that holds the link says when that changes */
+                dir = dirname_of(NULL, target);
+                if (!dir)
+                        return -ENOMEM;
+                for (k = 0; dirs && dirs[k] && !streq(dirs[k], dir); k++)
+                        ;
+                if (!dirs || !dirs[k]) {
+                        if (strv_consume(&dirs, TAKE_PTR(dir)) < 0 || strv_extend(&names, e->name) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                char *joined = strdup_printf("%s/%s", names[k], e->name);
+                if (!joined)
+                        return -ENOMEM;
+                free(names[k]);
+                names[k] = joined;
+        }
+        *ret_dirs = TAKE_PTR(dirs);
+        *ret_names = TAKE_PTR(names);
+        return 0;
+}
+
+/* Recomputes what to watch from the current catalogue and tells the watcher if that changed. With wait,
+ * returns once the watches are in place. Returns 1 when the set changed. */
+static int manager_update_watches(Manager *m, bool wait) {
+        _cleanup_(strv_freep) char **wanted = NULL, **images = NULL, **links = NULL, **link_names = NULL;
+        int r;
+
+        if (!m->watch)
+                return 0;
+        if (m->catalogue) {             /* before the first scan: the search directories only */
+                r = collect_image_dirs(m, &images);
+                if (r >= 0)
+                        r = collect_link_dirs(m, &links, &link_names);
+                if (r < 0)
+                        return log_oom();
+        }
+
+        STRV_FOREACH(d, m->search_dirs)
+                if (strv_add_sorted_unique(&wanted, existing_dir_or_ancestor(*d)) < 0)
+                        return log_oom();
+        STRV_FOREACH(d, images)
+                if (strv_add_sorted_unique(&wanted, existing_dir_or_ancestor(*d)) < 0)
+                        return log_oom();
+        STRV_FOREACH(d, links)
+                if (strv_add_sorted_unique(&wanted, strdup(*d)) < 0)
+                        return log_oom();
+        strv_sort(wanted);
+
+        strv_free(m->image_dirs);
+        m->image_dirs = TAKE_PTR(images);
+        strv_free(m->link_dirs);
+        m->link_dirs = TAKE_PTR(links);
+        strv_free(m->link_names);
+        m->link_names = TAKE_PTR(link_names);
+
+        if (strv_length(wanted) == strv_length(m->watched)) {
+                bool same = true;
+                for (size_t i = 0; same && wanted && wanted[i]; i++)
+                        same = streq(wanted[i], m->watched[i]);
+                if (same)
+                        return 0;
+        }
+        r = watch_set_directories(m->watch, wanted, wait);
+        if (r < 0)
+                return log_oom();
+        log_debug("Watching %zu directories.", strv_length(wanted));
+        strv_free(m->watched);
+        m->watched = TAKE_PTR(wanted);
+        return 1;
+}
+
+/* ---- rebuilding ---------------------------------------------------------------------------------------- */
+
+/* Swaps in a new catalogue and announces what changed. Takes ownership of c. Returns 1 if anything changed. */
+static int manager_apply(Manager *m, Catalogue *c, const char *why) {
+        _cleanup_(catalogue_freep) Catalogue *new = c;
         _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
         int r;
 
-        r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
-        if (r < 0)
-                return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
-        r = catalogue_diff(m->catalogue, c, &added, &removed, &modified);
+        r = catalogue_diff(m->catalogue, new, &added, &removed, &modified);
         if (r < 0)
                 return log_oom();
 
-        log_catalogue_problems(c, m->catalogue);
+        log_catalogue_problems(new, m->catalogue);
         catalogue_free(m->catalogue);
-        m->catalogue = TAKE_PTR(c);
+        m->catalogue = TAKE_PTR(new);
+        m->n_rebuilds++;
+        (void) manager_update_watches(m, false);
 
         if (!added && !removed && !modified) {
                 log_debug("Rescanned (%s): nothing changed.", why);
@@ -108,6 +278,166 @@ int manager_rescan(Manager *m, const char *why) {
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the catalogue change: %m");
         return 1;
+}
+
+/* Events seen while loading: newly set-up watches (mask 0) are covered by the load itself, anything else
+ * is a real change that happened meanwhile and is handled as usual. */
+static void take_startup_events(Manager *m) {
+        WatchEvent *events = NULL;
+        size_t n = 0;
+        int r;
+
+        r = watch_take_events(m->watch, &events, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (events[i].mask != 0)
+                        r = classify_event(m, &events[i]);
+        watch_events_free(events, n);
+        if (r < 0)
+                m->pending_full = true;
+        arm_debounce(m);
+}
+
+int manager_load(Manager *m) {
+        uint64_t start = now_nsec();
+        Catalogue *c = NULL;
+        int r;
+
+        r = watch_new(m->event, on_watch_events, m, &m->watch);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start watching directories: %m");
+        /* the search directories are watched before they are read, so nothing falls between the two */
+        r = manager_update_watches(m, true);
+        if (r >= 0)
+                r = catalogue_build(m->search_path, m->root, NULL, &m->catalogue);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the firmware catalogue: %m");
+
+        /* now that the catalogue says which images and link targets matter, watch them, then check those
+         * files again: anything that changed before their watches were in place is seen */
+        r = manager_update_watches(m, true);
+        if (r > 0) {
+                r = catalogue_update(m->catalogue, m->link_names ? m->link_names : (char *[]) { NULL }, true, &c);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to build the firmware catalogue: %m");
+                catalogue_free(m->catalogue);
+                m->catalogue = c;
+        }
+        take_startup_events(m);
+
+        log_catalogue_problems(m->catalogue, NULL);
+        log_info("Loaded %zu firmware descriptors (%zu invalid, %zu masked) in %.1f ms, watching %zu directories.",
+                 m->catalogue->n_valid, m->catalogue->n_invalid, m->catalogue->n_masked,
+                 (double) (now_nsec() - start) / 1e6, strv_length(m->watched));
+        return 0;
+}
+
+int manager_rescan(Manager *m, const char *why) {
+        Catalogue *c = NULL;
+        int r;
+
+        r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
+        return manager_apply(m, c, why);
+}
+
+/* ---- reacting to changes ------------------------------------------------------------------------------- */
+
+static bool strv_sorted_contains(char **l, const char *s) {
+        return l && bsearch(&s, l, strv_length(l), sizeof(char *), string_compare);
+}
+
+static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(strv_freep) char **names = TAKE_PTR(m->pending_names);
+        bool full = m->pending_full, files = m->pending_files;
+        Catalogue *c = NULL;
+        int r;
+
+        m->debounce = sd_event_source_disable_unref(m->debounce);
+        m->pending_full = m->pending_files = false;
+
+        if (full)
+                return manager_rescan(m, "directories changed"), 0;
+        r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
+        if (r < 0) {
+                log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
+                return 0;
+        }
+        (void) manager_apply(m, c, files && !names ? "firmware images changed" : "descriptors changed");
+        return 0;
+}
+
+/* What one event means: a name to look at again, files to check again, or a full rescan. */
+static int classify_event(Manager *m, const WatchEvent *e) {
+        bool known = false;
+
+        if (!e->path || (e->mask & IN_Q_OVERFLOW)) {
+                log_notice("Missed file system events, rescanning everything.");
+                m->pending_full = true;
+                return 0;
+        }
+        if (strv_contains(m->search_dirs, e->path)) {
+                known = true;
+                if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT) || !e->name)
+                        m->pending_full = true;
+                else if (!catalogue_name_ignored(e->name) && !strv_contains(m->pending_names, e->name) &&
+                         strv_extend(&m->pending_names, e->name) < 0)
+                        return -ENOMEM;
+        }
+        if (strv_sorted_contains(m->image_dirs, e->path)) {
+                known = true;
+                m->pending_files = true;
+        }
+        for (size_t i = 0; m->link_dirs && m->link_dirs[i]; i++)
+                if (streq(m->link_dirs[i], e->path)) {
+                        _cleanup_(freep) char *copy = strdup(m->link_names[i]);
+                        char *state = NULL;
+
+                        known = true;
+                        if (!copy)
+                                return -ENOMEM;
+                        for (char *n = strtok_r(copy, "/", &state); n; n = strtok_r(NULL, "/", &state))
+                                if (!strv_contains(m->pending_names, n) && strv_extend(&m->pending_names, n) < 0)
+                                        return -ENOMEM;
+                }
+        /* an ancestor of a directory that does not exist yet: something may have appeared on the way */
+        if (!known)
+                m->pending_full = true;
+        return 0;
+}
+
+static void arm_debounce(Manager *m) {
+        int r;
+
+        if (m->debounce || (!m->pending_full && !m->pending_files && !m->pending_names))
+                return;
+        /* collect for one window from the first change, then rebuild once */
+        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec, 0, on_debounce, m);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to arm the debounce timer, rebuilding now: %m");
+                (void) on_debounce(NULL, 0, m);
+        }
+}
+
+static void on_watch_events(Watch *w, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(strv_freep) char **errors = watch_take_errors(w);
+        WatchEvent *events = NULL;
+        size_t n = 0;
+        int r;
+
+        STRV_FOREACH(e, errors)
+                log_warning("%s", *e);
+        r = watch_take_events(w, &events, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = classify_event(m, &events[i]);
+        watch_events_free(events, n);
+        if (r < 0) {
+                log_oom();
+                m->pending_full = true;
+        }
+        arm_debounce(m);
 }
 
 char *manager_status_text(const Manager *m) {

@@ -8,8 +8,12 @@
 #include <systemd/sd-event.h>
 
 #include "catalogue.h"
+#include "watch.h"
 
 typedef struct PolkitQuery PolkitQuery;
+
+/* How long changes are collected before the catalogue is rebuilt, counted from the first one. */
+#define MANAGER_DEBOUNCE_USEC_DEFAULT (50 * 1000ULL)
 
 typedef struct Manager {
         sd_event *event;
@@ -24,6 +28,20 @@ typedef struct Manager {
 
         PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
         unsigned n_polkit_queries;
+
+        Watch *watch;
+        char **search_dirs;             /* the search path with the root prefix, most general first */
+        char **watched;                 /* what the watcher was last told to watch, sorted */
+        char **image_dirs;              /* directories of referenced images and templates, sorted */
+        char **link_dirs;               /* directories of symlinked descriptors' targets, sorted */
+        char **link_names;              /* link_names[i]: the descriptor names whose target is in link_dirs[i],
+                                         * separated by '/' (which no file name contains) */
+        uint64_t debounce_usec;
+        sd_event_source *debounce;      /* armed while changes are being collected */
+        char **pending_names;           /* descriptor names to look at again */
+        bool pending_files;             /* referenced files to check again */
+        bool pending_full;              /* something only a full rescan gets right */
+        uint64_t n_rebuilds;            /* for tests and the STATUS line */
 } Manager;
 
 /* Takes the configuration; the search path is copied. Returns 0 or -ENOMEM. */
@@ -33,7 +51,7 @@ static inline void manager_freep(Manager **m) {
         manager_free(*m);
 }
 
-/* The first scan, before the bus name is taken. Returns 0 or a negative errno. */
+/* The first scan, before the bus name is taken, and the watches. Returns 0 or a negative errno. */
 int manager_load(Manager *m);
 
 /* Rebuilds the catalogue (re-reading changed files only), swaps it in and, when anything changed, bumps the

@@ -178,8 +178,11 @@ class DaemonTestCase(dbusmock.DBusTestCase):
         self.log_path = os.path.join(self.root, 'daemon.log')
         self.log = open(self.log_path, 'a')
         env = dict(os.environ, FWREGISTRYD_LOG_LEVEL='debug')
-        self.daemon = subprocess.Popen([*WRAPPER, DAEMON, '--system', '--root', self.root, *self.daemon_args,
-                                        *extra], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        # under valgrind everything is slower: widen the window so one burst of changes still lands in one
+        debounce = [f'--debounce={50 * SLOW}'] if WRAPPER else []
+        self.daemon = subprocess.Popen([*WRAPPER, DAEMON, '--system', '--root', self.root, *debounce,
+                                        *self.daemon_args, *extra], stdout=self.log, stderr=subprocess.STDOUT,
+                                       env=env)
         wait_until(lambda: self.daemon.poll() is not None or self.bus.name_has_owner(BUS_NAME),
                    what='fwregistryd to take its name')
         self.assertIsNone(self.daemon.poll(), 'fwregistryd exited during start-up')

@@ -392,7 +392,7 @@ static void check_update_equals_build(const char *root, Catalogue **current, cha
         _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
         Catalogue *updated = NULL;
 
-        CHECK(catalogue_update(*current, changed, &updated) == 0);
+        CHECK(catalogue_update(*current, changed, false, &updated) == 0);
         CHECK(updated->n_parsed <= strv_length(changed));
         full = build(root, updated);            /* reuses updated's descriptors where files are the same */
         CHECK(catalogue_diff(updated, full, &added, &removed, &modified) == 0);
