@@ -414,6 +414,8 @@ static void arm_debounce(Manager *m) {
                 return;
         /* collect for one window from the first change, then rebuild once */
         r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec, 0, on_debounce, m);
+        if (r >= 0)     /* a flood of bus calls must not hold up the rebuild */
+                r = sd_event_source_set_priority(m->debounce, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {
                 log_warning_errno(r, "Failed to arm the debounce timer, rebuilding now: %m");
                 (void) on_debounce(NULL, 0, m);

@@ -280,6 +280,10 @@ int watch_new(sd_event *event, WatchHandler handler, void *userdata, Watch **ret
         r = sd_event_add_io(event, &w->source, w->event_fd, EPOLLIN, on_event_fd, w);
         if (r < 0)
                 return r;
+        /* changes are taken in before more bus calls are answered */
+        r = sd_event_source_set_priority(w->source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return r;
         r = -pthread_create(&w->thread, NULL, watch_thread, w);
         if (r < 0)
                 return r;
