@@ -822,6 +822,7 @@ void bus_polkit_cancel_all(Manager *m) {
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        log_debug("Reload() called by %s.", strna(sd_bus_message_get_sender(msg)));
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         Manager *m = userdata;
         uid_t uid;
@@ -829,10 +830,10 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
         r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
-                return r;
+                return log_debug_errno(r, "Failed to query the credentials of the Reload() caller: %m");
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
-                return r;
+                return log_debug_errno(r, "Failed to get the uid of the Reload() caller: %m");
         if (uid == 0 || uid == geteuid())
                 return reload_and_reply(m, msg);
 

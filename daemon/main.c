@@ -108,12 +108,8 @@ static int parse_argv(int argc, char *argv[]) {
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
-        _cleanup_(freep) char *status = NULL;
 
         (void) manager_rescan(m, "SIGHUP");
-        status = manager_status_text(m);
-        if (status)
-                (void) sd_notifyf(false, "STATUS=%s", status);
         return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include "bus.h"
 #include "log.h"
@@ -277,6 +278,9 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         r = bus_emit_changes(m, added, removed, modified);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the catalogue change: %m");
+        _cleanup_(freep) char *status = manager_status_text(m);
+        if (status)
+                (void) sd_notifyf(false, "STATUS=%s", status);
         return 1;
 }
 
