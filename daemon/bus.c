@@ -248,8 +248,7 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
         return 0;
 }
 
-/* Decodes an a{sv} request strictly: every key known, every value of the documented type, each key once. */
-static int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error) {
+int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error) {
         _cleanup_(request_done) Request req = {};
         bool seen[_KEY_MAX] = {};
         int r;

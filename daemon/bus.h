@@ -15,6 +15,13 @@
 #define BUS_ERROR_NO_SUCH_FIRMWARE BUS_NAME ".Error.NoSuchFirmware"
 #define BUS_POLKIT_ACTION_RELOAD BUS_NAME ".reload"
 
+typedef struct Request Request;
+
+/* Decodes an a{sv} request strictly: every key known (List's include-* keys only when list), every value of
+ * the documented type, each key once. Returns 0, or a negative errno with error set to InvalidArgs naming the
+ * key or value. */
+int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error);
+
 /* Connects to the system or session bus, registers the objects and takes the name. Returns 0 or -errno. */
 int bus_setup(Manager *m);
 

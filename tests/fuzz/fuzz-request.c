@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Request decoding as the daemon does it: bytes turned into an a{sv} through sd-bus message construction
+ * (keys, value types and values all chosen by the input), decoded by bus_read_request() and, when accepted,
+ * resolved and explained against a fixed catalogue. */
+
+#include <sys/socket.h>
+
+#include "bus.h"
+#include "fuzz.h"
+#include "resolver.h"
+
+static sd_bus *bus;
+static Catalogue *catalogue;
+
+static const char *const keys[] = {
+        "architecture", "machine", "interface", "features", "device", "mode", "formats", "smm", "check-files",
+        "exclude", "executable", "nvram-template", "include-invalid", "include-masked", "include-shadowed",
+        "archtecture", "", "x",
+};
+
+/* A cursor over the input. */
+typedef struct Input {
+        const uint8_t *p;
+        size_t n;
+} Input;
+
+static uint8_t take_byte(Input *in) {
+        uint8_t b = 0;
+        if (in->n > 0) {
+                b = *in->p++;
+                in->n--;
+        }
+        return b;
+}
+
+/* A string of up to 63 bytes from the input (sd-bus refuses invalid UTF-8 itself). */
+static void take_string(Input *in, char buf[static 64]) {
+        size_t len = take_byte(in) % 64;
+
+        if (len > in->n)
+                len = in->n;
+        memcpy(buf, in->p, len);
+        buf[len] = 0;
+        in->p += len;
+        in->n -= len;
+}
+
+static int append_value(sd_bus_message *m, Input *in) {
+        char s[64];
+        int r;
+
+        switch (take_byte(in) % 7) {
+        case 0:
+                take_string(in, s);
+                return sd_bus_message_append(m, "v", "s", s);
+        case 1:
+                return sd_bus_message_append(m, "v", "b", take_byte(in) & 1);
+        case 2:
+                return sd_bus_message_append(m, "v", "u", (uint32_t) take_byte(in));
+        case 3: {
+                r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "s");
+                for (int i = take_byte(in) % 8; r >= 0 && i > 0; i--) {
+                        take_string(in, s);
+                        r = sd_bus_message_append_basic(m, 's', s);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                return r < 0 ? r : sd_bus_message_close_container(m);
+        }
+        case 4: {
+                r = sd_bus_message_open_container(m, 'v', "a{sb}");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{sb}");
+                for (int i = take_byte(in) % 8; r >= 0 && i > 0; i--) {
+                        take_string(in, s);
+                        r = sd_bus_message_append(m, "{sb}", s, take_byte(in) & 1);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                return r < 0 ? r : sd_bus_message_close_container(m);
+        }
+        case 5:
+                return sd_bus_message_append(m, "v", "a{sb}", 0);
+        default:
+                return sd_bus_message_append(m, "v", "i", (int32_t) take_byte(in) - 128);
+        }
+}
+
+static int build_request(Input *in, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "io.github.fwregistryd.FirmwareRegistry1", "/", "x.y", "Resolve");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (int i = 0; r >= 0 && i < 16 && in->n > 0; i++) {
+                uint8_t k = take_byte(in);
+                char custom[64];
+                const char *key = keys[k % ELEMENTSOF(keys)];
+
+                if (k >= 0xf0) {
+                        take_string(in, custom);
+                        key = custom;
+                }
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', key);
+                if (r >= 0)
+                        r = append_value(m, in);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_seal(m, 1, 0);
+        if (r >= 0)
+                r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int setup(void) {
+        char *dirs[] = { (char *) FUZZ_CATALOGUE_DIR, NULL };
+        int fds[2];
+
+        /* messages can be built on a bus that has only begun to authenticate: nothing is ever sent */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+                return -errno;
+        if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fds[0], fds[0]) < 0 || sd_bus_start(bus) < 0)
+                return -EIO;
+        return catalogue_build(dirs, NULL, NULL, &catalogue);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(request_done) Request req = {};
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        Input in = { data + 1, size > 0 ? size - 1 : 0 };
+        bool list = size > 0 && (data[0] & 1);
+
+        if (size > 4096)
+                return 0;
+        if (!bus && setup() < 0)
+                abort();
+        if (build_request(&in, &m) < 0)
+                return 0;
+
+        if (bus_read_request(m, list, &req, &error) >= 0 && req.has_architecture) {
+                _cleanup_(explanation_done) Explanation x = {};
+                const Entry *e;
+
+                (void) resolver_resolve(catalogue, &req, &e);
+                if (resolver_explain(catalogue, &req, &x) >= 0)
+                        free(explanation_summary(&x, &req));
+                free(request_to_string(&req, REQUEST_RESOLVE));
+        }
+        sd_bus_error_free(&error);
+        return 0;
+}
