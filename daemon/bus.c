@@ -509,7 +509,13 @@ static int reply_no_match(Manager *m, const Request *req, sd_bus_error *error) {
         return sd_bus_error_set(error, BUS_ERROR_NO_MATCH, summary);
 }
 
-static int require_architecture(const Request *req, sd_bus_error *error) {
+/* A Resolve or Explain request: strictly decoded, and with the one key they cannot do without. */
+static int read_resolve_request(sd_bus_message *msg, Request *req, sd_bus_error *error) {
+        int r;
+
+        r = bus_read_request(msg, false, req, error);
+        if (r < 0)
+                return r;
         if (!req->has_architecture)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Missing key 'architecture' (for example 'x86_64')");
@@ -523,10 +529,7 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const Entry *e;
         int r;
 
-        r = bus_read_request(msg, false, &req, error);
-        if (r < 0)
-                return r;
-        r = require_architecture(&req, error);
+        r = read_resolve_request(msg, &req, error);
         if (r < 0)
                 return r;
         r = resolver_resolve(m->catalogue, &req, &e);
@@ -684,10 +687,7 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Manager *m = userdata;
         int r;
 
-        r = bus_read_request(msg, false, &req, error);
-        if (r < 0)
-                return r;
-        r = require_architecture(&req, error);
+        r = read_resolve_request(msg, &req, error);
         if (r < 0)
                 return r;
         r = resolver_explain(m->catalogue, &req, &x);

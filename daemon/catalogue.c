@@ -668,6 +668,20 @@ static int catalogue_finish(Catalogue *c) {
         return catalogue_collect_features(c);
 }
 
+/* The common second half of a build or an update: the candidates found become entries, then everything that
+ * follows from them. Frees the scan and the directories; r is how finding candidates went. */
+static int catalogue_complete(Catalogue *c, Dirs *d, Scan *s, int r, const Catalogue *previous,
+                              char * const *changed, bool recheck_files) {
+        if (r >= 0) {
+                if (s->n > 0)
+                        qsort(s->items, s->n, sizeof(Candidate), candidate_compare);
+                r = catalogue_fill(c, d, s, previous, changed, recheck_files);
+        }
+        scan_done(s);
+        dirs_done(d);
+        return r < 0 ? r : catalogue_finish(c);
+}
+
 int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         Dirs d = {};
@@ -682,16 +696,7 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
                 return r;
         for (unsigned i = 0; i < d.n && r >= 0; i++)
                 r = scan_directory(c, &s, &d, i);
-        if (r >= 0) {
-                if (s.n > 0)
-                        qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
-                r = catalogue_fill(c, &d, &s, previous, NULL, false);
-        }
-        scan_done(&s);
-        dirs_done(&d);
-        if (r < 0)
-                return r;
-        r = catalogue_finish(c);
+        r = catalogue_complete(c, &d, &s, r, previous, NULL, false);
         if (r < 0)
                 return r;
 
@@ -732,16 +737,7 @@ int catalogue_update(const Catalogue *previous, char * const *changed, bool rech
                         if (d.fds[i] >= 0 && fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) >= 0)
                                 r = scan_add(&s, *n, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
         }
-        if (r >= 0) {
-                if (s.n > 0)
-                        qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
-                r = catalogue_fill(c, &d, &s, previous, names, recheck_files);
-        }
-        scan_done(&s);
-        dirs_done(&d);
-        if (r < 0)
-                return r;
-        r = catalogue_finish(c);
+        r = catalogue_complete(c, &d, &s, r, previous, names, recheck_files);
         if (r < 0)
                 return r;
 
