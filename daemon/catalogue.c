@@ -215,6 +215,15 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
                 }
                 if (catalogue_name_ignored(de->d_name))
                         continue;
+                if (!utf8_is_valid(de->d_name)) {
+                        /* it could be neither named on the bus nor in a message: report it and go on */
+                        _cleanup_(freep) char *shown = utf8_escape_invalid(de->d_name);
+                        r = strv_consume(&c->dir_problems, shown ? strdup_printf("%s: file name '%s' is not valid "
+                                         "UTF-8, skipping", dirs->paths[dir_index], shown) : NULL);
+                        if (r < 0)
+                                break;
+                        continue;
+                }
                 r = scan_add(s, de->d_name, dir_index, de->d_type);
                 if (r < 0)
                         break;
@@ -733,6 +742,16 @@ int catalogue_update(const Catalogue *previous, char * const *changed, bool rech
 
                 if (catalogue_name_ignored(*n) || strchr(*n, '/') || (n > names && streq(*n, n[-1])))
                         continue;
+                if (!utf8_is_valid(*n)) {
+                        _cleanup_(freep) char *shown = utf8_escape_invalid(*n), *msg = NULL;
+
+                        msg = shown ? strdup_printf("file name '%s' is not valid UTF-8, skipping", shown) : NULL;
+                        if (!msg)
+                                r = -ENOMEM;
+                        else if (!strv_contains(c->dir_problems, msg))
+                                r = strv_consume(&c->dir_problems, TAKE_PTR(msg));
+                        continue;
+                }
                 for (unsigned i = 0; i < d.n && r >= 0; i++)
                         if (d.fds[i] >= 0 && fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) >= 0)
                                 r = scan_add(&s, *n, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
@@ -781,8 +800,16 @@ static bool strv_equal(char * const *a, char * const *b) {
         return (!a || !*a) && (!b || !*b);
 }
 
+/* Descriptors are compared by identity (an unchanged file keeps its parsed descriptor), except those that
+ * only say why a file could not be read: re-reading gives a new one with the same words. */
+static bool descriptor_same(const Descriptor *a, const Descriptor *b) {
+        if (a == b)
+                return true;
+        return a && b && a->unreadable && b->unreadable && streq(a->problems[0].message, b->problems[0].message);
+}
+
 static bool entry_changed(const Entry *a, const Entry *b) {
-        return !streq(a->path, b->path) || a->state != b->state || a->descriptor != b->descriptor ||
+        return !streq(a->path, b->path) || a->state != b->state || !descriptor_same(a->descriptor, b->descriptor) ||
                !file_id_equal(&a->id, &b->id) || !file_check_equal(&a->image, &b->image) ||
                !file_check_equal(&a->vars, &b->vars) || !strv_equal(a->shadowed, b->shadowed);
 }

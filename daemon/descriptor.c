@@ -606,6 +606,7 @@ int descriptor_new_unreadable(const char *message, Descriptor **ret) {
 
         if (!d)
                 return -ENOMEM;
+        d->unreadable = true;
         problem_add(&w, PROBLEM_ERROR, "", "%s", message);
         if (w.oom)
                 return -ENOMEM;

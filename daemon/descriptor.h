@@ -134,6 +134,7 @@ typedef struct Descriptor {
         Problem *problems;
         size_t n_problems;
         size_t n_errors;
+        bool unreadable;                /* made by descriptor_new_unreadable(): one problem, no content */
 } Descriptor;
 
 /* Limits of DESIGN section 3. */

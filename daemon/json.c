@@ -202,6 +202,9 @@ static int check_string(Builder *b, const unsigned char *s, size_t len, const ch
                 return builder_fail(b, "%s longer than %zu bytes", what, b->limits->max_string);
         if (memchr(s, 0, len))
                 return builder_fail(b, "%s contains a NUL character (\\u0000)", what);
+        /* yajl lets overlong forms, surrogates and code points past U+10FFFF through; D-Bus does not */
+        if (!utf8_is_valid_n((const char *) s, len))
+                return builder_fail(b, "%s is not valid UTF-8 (overlong form, surrogate or noncharacter)", what);
         return 1;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <limits.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -50,8 +51,8 @@ Manager *manager_free(Manager *m) {
         strv_free(m->search_dirs);
         strv_free(m->watched);
         strv_free(m->image_dirs);
-        strv_free(m->link_dirs);
-        strv_free(m->link_names);
+        strv_free(m->link_targets);
+        strv_free(m->link_entries);
         strv_free(m->pending_names);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -65,7 +66,8 @@ Manager *manager_free(Manager *m) {
 /* Reports what went wrong with single files and directories once per build, at the level it deserves. */
 static void log_catalogue_problems(const Catalogue *c, const Catalogue *previous) {
         STRV_FOREACH(p, c->dir_problems)
-                log_warning("Failed to read firmware directory %s, skipping.", *p);
+                if (!previous || !strv_contains(previous->dir_problems, *p))
+                        log_warning("Firmware directory problem: %s", *p);
 
         for (size_t i = 0; i < c->n_entries; i++) {
                 const Entry *e = &c->entries[i];
@@ -164,45 +166,48 @@ static int collect_image_dirs(Manager *m, char ***ret) {
         return 0;
 }
 
-/* Where symlinked descriptors point: a change to a target changes the descriptor. */
-static int collect_link_dirs(Manager *m, char ***ret_dirs, char ***ret_names) {
-        _cleanup_(strv_freep) char **dirs = NULL, **names = NULL;
+/* Where a symlinked descriptor points: its target's real path, or for a dangling link the path it names (so
+ * that its appearance is seen). NULL when the target is no regular file: a mask's /dev/null or a device is
+ * not worth watching /dev for. */
+static char *link_target(const Entry *e) {
+        _cleanup_(freep) char *target = realpath(e->path, NULL), *dir = NULL;
+        char buf[PATH_MAX];
+        struct stat st;
+        ssize_t n;
+
+        if (target)
+                return stat(target, &st) >= 0 && S_ISREG(st.st_mode) ? TAKE_PTR(target) : NULL;
+        n = readlink(e->path, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        if (buf[0] == '/')
+                return strdup(buf);
+        dir = dirname_of(NULL, e->path);
+        return dir ? path_join(dir, buf) : NULL;
+}
+
+static int collect_links(Manager *m, char ***ret_targets, char ***ret_entries) {
+        _cleanup_(strv_freep) char **targets = NULL, **entries = NULL;
 
         for (size_t i = 0; i < m->catalogue->n_entries; i++) {
                 const Entry *e = &m->catalogue->entries[i];
-                _cleanup_(freep) char *target = NULL, *dir = NULL;
-                size_t k;
+                char *target;
 
-                if (!e->symlink)
+                if (!e->symlink || !(target = link_target(e)))
                         continue;
-                target = realpath(e->path, NULL);
-                if (!target)
-                        continue;       /* dangling: the directory that holds the link says when that changes */
-                dir = dirname_of(NULL, target);
-                if (!dir)
+                if (strv_consume(&targets, target) < 0 || strv_extend(&entries, e->name) < 0)
                         return -ENOMEM;
-                for (k = 0; dirs && dirs[k] && !streq(dirs[k], dir); k++)
-                        ;
-                if (!dirs || !dirs[k]) {
-                        if (strv_consume(&dirs, TAKE_PTR(dir)) < 0 || strv_extend(&names, e->name) < 0)
-                                return -ENOMEM;
-                        continue;
-                }
-                char *joined = strdup_printf("%s/%s", names[k], e->name);
-                if (!joined)
-                        return -ENOMEM;
-                free(names[k]);
-                names[k] = joined;
         }
-        *ret_dirs = TAKE_PTR(dirs);
-        *ret_names = TAKE_PTR(names);
+        *ret_targets = TAKE_PTR(targets);
+        *ret_entries = TAKE_PTR(entries);
         return 0;
 }
 
 /* Recomputes what to watch from the current catalogue and tells the watcher if that changed. With wait,
  * returns once the watches are in place. Returns 1 when the set changed. */
 static int manager_update_watches(Manager *m, bool wait) {
-        _cleanup_(strv_freep) char **wanted = NULL, **images = NULL, **links = NULL, **link_names = NULL;
+        _cleanup_(strv_freep) char **wanted = NULL, **images = NULL, **targets = NULL, **entries = NULL;
         int r;
 
         if (!m->watch)
@@ -210,7 +215,7 @@ static int manager_update_watches(Manager *m, bool wait) {
         if (m->catalogue) {             /* before the first scan: the search directories only */
                 r = collect_image_dirs(m, &images);
                 if (r >= 0)
-                        r = collect_link_dirs(m, &links, &link_names);
+                        r = collect_links(m, &targets, &entries);
                 if (r < 0)
                         return log_oom();
         }
@@ -221,17 +226,19 @@ static int manager_update_watches(Manager *m, bool wait) {
         STRV_FOREACH(d, images)
                 if (strv_add_sorted_unique(&wanted, existing_dir_or_ancestor(*d)) < 0)
                         return log_oom();
-        STRV_FOREACH(d, links)
-                if (strv_add_sorted_unique(&wanted, strdup(*d)) < 0)
+        STRV_FOREACH(t, targets) {
+                _cleanup_(freep) char *dir = dirname_of(NULL, *t);
+                if (!dir || strv_add_sorted_unique(&wanted, existing_dir_or_ancestor(dir)) < 0)
                         return log_oom();
+        }
         strv_sort(wanted);
 
         strv_free(m->image_dirs);
         m->image_dirs = TAKE_PTR(images);
-        strv_free(m->link_dirs);
-        m->link_dirs = TAKE_PTR(links);
-        strv_free(m->link_names);
-        m->link_names = TAKE_PTR(link_names);
+        strv_free(m->link_targets);
+        m->link_targets = TAKE_PTR(targets);
+        strv_free(m->link_entries);
+        m->link_entries = TAKE_PTR(entries);
 
         if (strv_length(wanted) == strv_length(m->watched)) {
                 bool same = true;
@@ -320,7 +327,7 @@ int manager_load(Manager *m) {
          * files again: anything that changed before their watches were in place is seen */
         r = manager_update_watches(m, true);
         if (r > 0) {
-                r = catalogue_update(m->catalogue, m->link_names ? m->link_names : (char *[]) { NULL }, true, &c);
+                r = catalogue_update(m->catalogue, m->link_entries ?: (char *[]) { NULL }, true, &c);
                 if (r < 0)
                         return log_error_errno(r, "Failed to build the firmware catalogue: %m");
                 catalogue_free(m->catalogue);
@@ -393,18 +400,17 @@ static int classify_event(Manager *m, const WatchEvent *e) {
                 known = true;
                 m->pending_files = true;
         }
-        for (size_t i = 0; m->link_dirs && m->link_dirs[i]; i++)
-                if (streq(m->link_dirs[i], e->path)) {
-                        _cleanup_(freep) char *copy = strdup(m->link_names[i]);
-                        char *state = NULL;
+        for (size_t i = 0; m->link_targets && m->link_targets[i]; i++) {
+                const char *t = m->link_targets[i], *slash = strrchr(t, '/');
 
-                        known = true;
-                        if (!copy)
-                                return -ENOMEM;
-                        for (char *n = strtok_r(copy, "/", &state); n; n = strtok_r(NULL, "/", &state))
-                                if (!strv_contains(m->pending_names, n) && strv_extend(&m->pending_names, n) < 0)
-                                        return -ENOMEM;
-                }
+                /* only events about the target itself (or its directory as a whole) concern the link */
+                if (!slash || strncmp(t, e->path, (size_t) (slash - t)) != 0 || e->path[slash - t] != 0)
+                        continue;
+                known = true;
+                if ((!e->name || streq(e->name, slash + 1)) && !strv_contains(m->pending_names, m->link_entries[i]) &&
+                    strv_extend(&m->pending_names, m->link_entries[i]) < 0)
+                        return -ENOMEM;
+        }
         /* an ancestor of a directory that does not exist yet: something may have appeared on the way */
         if (!known)
                 m->pending_full = true;

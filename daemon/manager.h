@@ -33,9 +33,8 @@ typedef struct Manager {
         char **search_dirs;             /* the search path with the root prefix, most general first */
         char **watched;                 /* what the watcher was last told to watch, sorted */
         char **image_dirs;              /* directories of referenced images and templates, sorted */
-        char **link_dirs;               /* directories of symlinked descriptors' targets, sorted */
-        char **link_names;              /* link_names[i]: the descriptor names whose target is in link_dirs[i],
-                                         * separated by '/' (which no file name contains) */
+        char **link_targets;            /* where symlinked descriptors point (absolute, maybe not there yet) */
+        char **link_entries;            /* link_entries[i]: the descriptor whose link points to link_targets[i] */
         uint64_t debounce_usec;
         sd_event_source *debounce;      /* armed while changes are being collected */
         char **pending_names;           /* descriptor names to look at again */

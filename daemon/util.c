@@ -162,3 +162,66 @@ uint64_t now_nsec(void) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
 }
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when there is none. */
+static size_t utf8_sequence_length(const unsigned char *s, size_t n) {
+        uint32_t c;
+        size_t len;
+
+        if (s[0] == 0)
+                return 0;
+        if (s[0] < 0x80)
+                return 1;
+        if ((s[0] & 0xE0) == 0xC0)
+                len = 2, c = s[0] & 0x1F;
+        else if ((s[0] & 0xF0) == 0xE0)
+                len = 3, c = s[0] & 0x0F;
+        else if ((s[0] & 0xF8) == 0xF0)
+                len = 4, c = s[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xC0) != 0x80)
+                        return 0;
+                c = (c << 6) | (s[i] & 0x3F);
+        }
+        if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000))
+                return 0;       /* overlong */
+        if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) || (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE)
+                return 0;
+        return len;
+}
+
+bool utf8_is_valid_n(const char *s, size_t n) {
+        const unsigned char *p = (const unsigned char *) s;
+
+        while (n > 0) {
+                size_t len = utf8_sequence_length(p, n);
+                if (len == 0)
+                        return false;
+                p += len;
+                n -= len;
+        }
+        return true;
+}
+
+char *utf8_escape_invalid(const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t n = strlen(s);
+        StrBuf b = {};
+
+        while (n > 0) {
+                size_t len = utf8_sequence_length(p, n);
+
+                if (len == 0) {
+                        strbuf_printf(&b, "\\x%02x", *p);
+                        len = 1;
+                } else
+                        strbuf_append(&b, (const char *) p, len);
+                p += len;
+                n -= len;
+        }
+        return strbuf_steal(&b);
+}

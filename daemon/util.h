@@ -113,5 +113,14 @@ char *path_join(const char *a, const char *b);
 /* Prefixes an absolute path with a root directory (none, "" or "/" mean no prefix). */
 char *path_prefix_root(const char *root, const char *path);
 
+/* Whether s (n bytes) is UTF-8 as D-Bus accepts it: shortest forms only, no surrogates, nothing above
+ * U+10FFFF, no noncharacters, no NUL. */
+bool utf8_is_valid_n(const char *s, size_t n) _pure_;
+static inline bool utf8_is_valid(const char *s) {
+        return utf8_is_valid_n(s, strlen(s));
+}
+/* A copy with every byte that is not part of valid UTF-8 written as \xNN, for messages. NULL on ENOMEM. */
+char *utf8_escape_invalid(const char *s);
+
 /* Time in nanoseconds from CLOCK_MONOTONIC. */
 uint64_t now_nsec(void);

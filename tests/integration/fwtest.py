@@ -171,7 +171,7 @@ class DaemonTestCase(dbusmock.DBusTestCase):
         failures = len(result.failures) + len(result.errors) if result else 0
         super().run(result)
         if result and len(result.failures) + len(result.errors) > failures and getattr(self, 'log_path', None):
-            with open(self.log_path) as f:
+            with open(self.log_path, errors='replace') as f:
                 sys.stderr.write(f'\n--- fwregistryd log ---\n{f.read()}--- end of log ---\n')
 
     def start_daemon(self, *extra):

@@ -494,7 +494,35 @@ static void test_depth_hard_max_message(void) {
         CHECK(endswith(e, "nested deeper than 64 levels"));
 }
 
+/* What D-Bus accepts, and so what a descriptor string may hold: yajl alone lets more through. */
+static void test_strict_utf8(void) {
+        static const char *const bad[] = {
+                "\xc0\xaf",                   /* overlong '/' */
+                "\xed\xa0\x80",              /* a surrogate */
+                "\xf4\x90\x80\x80",         /* past U+10FFFF */
+                "\xef\xbf\xbe",              /* U+FFFE */
+                "\xe9t\xe9",                  /* Latin-1 */
+                "\xe2\x82",                   /* cut short */
+        };
+        JsonValue *v = NULL;
+        char *error = NULL;
+
+        CHECK(utf8_is_valid("plain ascii") && utf8_is_valid("\xc3\xa9t\xc3\xa9 \xf0\x9f\x94\xa5"));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(freep) char *doc = strdup_printf("[\"%s\"]", bad[i]);
+
+                CHECK(!utf8_is_valid(bad[i]));
+                CHECK(json_parse(doc, strlen(doc), &limits_default, &v, &error) == -EBADMSG);
+                CHECK(error);
+                free(error);
+                error = NULL;
+        }
+        _cleanup_(freep) char *shown = utf8_escape_invalid("caf\xe9.json");
+        CHECK_STREQ(shown, "caf\\xe9.json");
+}
+
 int main(void) {
+        RUN(test_strict_utf8);
         RUN(test_type_names);
         RUN(test_scalars);
         RUN(test_string_escapes);
