@@ -119,7 +119,9 @@ static int read_features(sd_bus_message *msg, Request *req, sd_bus_error *error)
                 const char *name;
                 int want;
 
-                r = sd_bus_message_read(msg, "sb", &name, &want);
+                r = sd_bus_message_read_basic(msg, 's', &name);
+                if (r >= 0)
+                        r = sd_bus_message_read_basic(msg, 'b', &want);
                 if (r < 0)
                         return r;
                 if (++n > REQUEST_LIST_MAX)
@@ -272,14 +274,16 @@ int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error 
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Key '%s' given twice", key);
                 seen[k] = true;
 
-                r = sd_bus_message_peek_type(msg, &type, &contents);
-                if (r < 0)
-                        return r;
-                if (!streq(contents, request_keys[k].signature))
+                /* enter with the expected type: only when that fails is it worth looking at what came */
+                r = sd_bus_message_enter_container(msg, 'v', request_keys[k].signature);
+                if (r == -ENXIO) {
+                        r = sd_bus_message_peek_type(msg, &type, &contents);
+                        if (r < 0)
+                                return r;
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Key '%s' takes a value of type '%s', got '%s'", key,
                                                  request_keys[k].signature, contents);
-                r = sd_bus_message_enter_container(msg, 'v', contents);
+                }
                 if (r < 0)
                         return r;
                 r = read_request_value(msg, k, &req, error);
@@ -451,6 +455,21 @@ static const struct {
         { "files-ok", "b", append_files_ok },
 };
 
+static int append_generation(sd_bus_message *m, uint64_t generation) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', "generation");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "t");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 't', &generation);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 static int append_entry_dict(sd_bus_message *m, const Entry *e, uint64_t generation) {
         int r;
 
@@ -469,8 +488,8 @@ static int append_entry_dict(sd_bus_message *m, const Entry *e, uint64_t generat
                         r = sd_bus_message_close_container(m);
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
-                if (r >= 0 && streq(entry_fields[i].key, "rank"))
-                        r = sd_bus_message_append(m, "{sv}", "generation", "t", generation);
+                if (r >= 0 && entry_fields[i].append == append_rank)
+                        r = append_generation(m, generation);
                 if (r < 0)
                         return r;
         }
