@@ -20,8 +20,6 @@
 #define RESOLVE_MIN_BATCHES 31U
 #define RESOLVE_BATCH_NSEC 200000U              /* a batch long enough for the clock not to matter */
 #define RESOLVE_BUDGET_NSEC 2000000000U         /* per measurement, for the slow worst case at large N */
-#define SIZE_MIN 10U
-#define SIZE_MAX_BENCH 1000000U
 
 static int compare_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
@@ -325,25 +323,6 @@ static void print_summary(const Result *res, size_t n) {
                small->n, resolve_ratio);
 }
 
-/* "10,1000,10000" into a list of sizes. Returns the count, or -EINVAL. */
-static int parse_sizes(const char *s, unsigned *sizes, size_t max) {
-        size_t n = 0;
-
-        for (const char *p = s; *p;) {
-                char *end;
-                unsigned long v;
-
-                errno = 0;
-                v = strtoul(p, &end, 10);
-                if (errno != 0 || end == p || v < SIZE_MIN || v > SIZE_MAX_BENCH || n >= max ||
-                    (*end != ',' && *end != 0))
-                        return -EINVAL;
-                sizes[n++] = (unsigned) v;
-                p = *end ? end + 1 : end;
-        }
-        return n > 0 ? (int) n : -EINVAL;
-}
-
 static void print_environment(void) {
         _cleanup_(freep) char *line = NULL;
         size_t allocated = 0;
@@ -375,11 +354,11 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "s:kh", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
-                        n_sizes = parse_sizes(optarg, sizes, ELEMENTSOF(sizes));
+                        n_sizes = tree_parse_sizes(optarg, sizes, ELEMENTSOF(sizes));
                         if (n_sizes < 0) {
                                 fprintf(stderr, "Invalid --sizes '%s': up to %zu sizes from %u to %u, "
-                                        "comma-separated.\n", optarg, ELEMENTSOF(sizes), SIZE_MIN,
-                                        SIZE_MAX_BENCH);
+                                        "comma-separated.\n", optarg, ELEMENTSOF(sizes), TREE_SIZE_MIN,
+                                        TREE_SIZE_MAX);
                                 return EXIT_FAILURE;
                         }
                         break;

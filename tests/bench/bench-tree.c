@@ -257,6 +257,24 @@ void tree_done(Tree *t) {
         *t = (Tree) {};
 }
 
+int tree_parse_sizes(const char *s, unsigned *sizes, size_t max) {
+        size_t n = 0;
+
+        for (const char *p = s; *p;) {
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(p, &end, 10);
+                if (errno != 0 || end == p || v < TREE_SIZE_MIN || v > TREE_SIZE_MAX || n >= max ||
+                    (*end != ',' && *end != 0))
+                        return -EINVAL;
+                sizes[n++] = (unsigned) v;
+                p = *end ? end + 1 : end;
+        }
+        return n > 0 ? (int) n : -EINVAL;
+}
+
 /* Which bulk files /etc overrides or masks: a few, spread over the whole range. */
 static bool bulk_overridden(unsigned j) {
         return j % 100 == 2;

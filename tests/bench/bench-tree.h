@@ -22,7 +22,15 @@ typedef struct Tree {
         unsigned revision;              /* of the last incremental change */
 } Tree;
 
+/* The sizes a tree can have: enough for the distribution set, few enough for /tmp. */
+#define TREE_SIZE_MIN 10U
+#define TREE_SIZE_MAX 1000000U
+
 void tree_done(Tree *t);
+
+/* "10,1000,10000" into up to max sizes, each from TREE_SIZE_MIN to TREE_SIZE_MAX. Returns the count, or
+ * -EINVAL. */
+int tree_parse_sizes(const char *s, unsigned *sizes, size_t max);
 
 /* Writes a tree of n (at least 10) catalogue entries below a new directory <dir>/<prefix>.XXXXXX, dir NULL
  * meaning $TMPDIR or /tmp. Returns 0 or a negative errno; a partial tree is left on disk on failure. */
