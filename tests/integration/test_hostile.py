@@ -642,7 +642,9 @@ class TestHostileCallers(HostileTestCase):
         print(f'\n  {n} calls ({errors} errors by design) in {elapsed:.1f} s: VmRSS {before} KiB before, '
               f'{after} KiB after, {after - before:+d} KiB', end=' ', flush=True)
         self.assertEqual(wrong[:10], [])
-        if not WRAPPER:
+        # an ASan build holds freed memory in quarantine on purpose: there, too, RSS says nothing about leaks
+        # (LeakSanitizer at exit does)
+        if not WRAPPER and not os.environ.get('ASAN_OPTIONS'):
             self.assertLess(after - before, 2 * 1024, 'the daemon grew by 2 MiB or more over repeated calls')
 
 
