@@ -676,7 +676,14 @@ static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
                 print_json_and_free(json);
                 return 0;
         }
-        e = catalogue_find(c, name);
+        if (name[0] == '/') {           /* an object path, as the daemon takes it */
+                _cleanup_(freep) char *decoded = NULL;
+
+                if (sd_bus_path_decode(name, "/io/github/fwregistryd/FirmwareRegistry1/firmware", &decoded) <= 0)
+                        return fail("'%s' is not the object path of a firmware descriptor", name);
+                e = catalogue_find(c, decoded);
+        } else
+                e = catalogue_find(c, name);
         if (!e)
                 return fail("No descriptor called '%s'", name);
         print_json_and_free(render_describe(e, arg.user ? "user" : "system", 0));
@@ -698,8 +705,12 @@ static int run(int argc, char *argv[]) {
         if (!verb)
                 return fail("Missing command; see --help");
 
-        if (streq(verb, "validate"))
+        if (streq(verb, "validate")) {
+                if (arg.root || arg.search_path || arg.extra_dirs)
+                        return fail("validate checks the files it is given: --root, --search-path and --extra-dir "
+                                    "do not apply");
                 return verb_validate(argv + optind + 1);
+        }
         if (!strv_contains((char **) verbs, verb))
                 return fail("Unknown command '%s'; see --help", verb);
 

@@ -389,7 +389,8 @@ static int tally_compare(const void *a, const void *b) {
         return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->reason, y->reason);
 }
 
-/* The rejected candidate that came closest: right architecture first, then fewest reasons, then rank. */
+/* The rejected candidate that came closest: right architecture and not excluded by the caller first, then
+ * fewest reasons, then rank. */
 static const Verdict *closest_candidate(const Explanation *x, size_t *ret_rejected) {
         const Verdict *best = NULL;
         size_t best_score = SIZE_MAX, n = 0;
@@ -401,7 +402,8 @@ static const Verdict *closest_candidate(const Explanation *x, size_t *ret_reject
                 if (v->kind != VERDICT_REJECTED)
                         continue;
                 n++;
-                score = strv_length(v->reasons) + (strv_contains(v->reasons, "architecture") ? 1000 : 0);
+                score = strv_length(v->reasons) + (strv_contains(v->reasons, "architecture") ? 1000 : 0) +
+                        (strv_contains(v->reasons, "excluded") ? 100 : 0);
                 if (score < best_score) {
                         best = v;
                         best_score = score;

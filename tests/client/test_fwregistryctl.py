@@ -141,6 +141,9 @@ class TestValidate(unittest.TestCase):
         self.assertIn("Unknown architecture 'sparc'", p.stderr)
         p = run('--offline', 'resolve')
         self.assertIn('needs an architecture', p.stderr)
+        p = run('--root', '/tmp', 'validate', '/dev/null')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('--root, --search-path and --extra-dir do not apply', p.stderr)
         p = run('frobnicate')
         self.assertIn("Unknown command 'frobnicate'", p.stderr)
 
@@ -227,6 +230,9 @@ class TestOffline(unittest.TestCase):
         out = json.loads(p.stdout)
         self.assertTrue(out['masked'])
         self.assertEqual(out['shadowed-paths'], [f'{self.root}/usr/share/qemu/firmware/70-masked.json'])
+        by_path = json.loads(self.ctl('describe', '/io/github/fwregistryd/FirmwareRegistry1/firmware/'
+                                      '_350_2dsecure_2ejson').stdout)
+        self.assertEqual(by_path['name'], '50-secure.json')
         p = self.ctl('describe', 'nope.json')
         self.assertEqual(p.returncode, 1)
         self.assertIn("No descriptor called 'nope.json'", p.stderr)

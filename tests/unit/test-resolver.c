@@ -302,6 +302,17 @@ static void test_no_match_summary(void) {
         /* the closest candidate is the first one only missing the feature */
         CHECK(strstr(msg, "closest: 40-x86-enrolled.json (feature-missing:intel-tdx)"));
         request_done(&r);
+
+        /* what the caller excluded is not offered as the closest */
+        _cleanup_(explanation_done) Explanation y = {};
+        _cleanup_(freep) char *msg2 = NULL;
+        r = x86("pc-q35-9.2");
+        CHECK(request_set_feature(&r, "intel-tdx", true) == 0);
+        r.exclude = strv_copy((char *[]) { (char *) "40-x86-enrolled.json", NULL });
+        CHECK(resolver_explain(cat, &r, &y) == 0);
+        msg2 = explanation_summary(&y, &r);
+        CHECK(strstr(msg2, "closest: 50-x86-secure.json (feature-missing:intel-tdx)"));
+        request_done(&r);
 }
 
 static void test_filter(void) {
