@@ -61,6 +61,7 @@ class TestInstall(unittest.TestCase):
             'man 8': os.path.join(d, 'man/man8/fwregistryd.8'),
             'man 1': os.path.join(d, 'man/man1/fwregistryctl.1'),
             'man 5': os.path.join(d, f'man/man5/{NAME}.5'),
+            'python module': os.path.join(p, 'lib/python3/dist-packages/fwregistry/__init__.py'),
         }
 
     @classmethod
