@@ -4,29 +4,51 @@
  * fwregistryd or, with --offline, by loading the catalogue in this process. */
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "agent.h"
 #include "catalogue.h"
 #include "config.h"
+#include "launch.h"
+#include "pager.h"
 #include "render.h"
 #include "remote.h"
 #include "resolver.h"
 #include "table.h"
 
+typedef enum JsonMode {
+        JSON_OFF,
+        JSON_PRETTY,
+        JSON_SHORT,
+} JsonMode;
+
+typedef enum OutputMode {
+        OUTPUT_TEXT,
+        OUTPUT_QEMU,
+        OUTPUT_LIBVIRT,
+} OutputMode;
+
 typedef struct Options {
         bool offline;
         bool user;
-        bool json;
+        JsonMode json;
         bool legend;
+        bool pager;
+        bool ask_password;
+        OutputMode output;
+        char *nvram;            /* the VM's varstore, absolute */
         char *root;
         char *search_path;
         char **extra_dirs;
         Request request;
 } Options;
 
-static Options arg = { .legend = true };
+static Options arg = { .legend = true, .pager = true, .ask_password = true };
 
 static void options_done(void) {
+        free(arg.nvram);
         free(arg.root);
         free(arg.search_path);
         strv_free(arg.extra_dirs);
@@ -37,13 +59,15 @@ static int help(void) {
         printf("%s [OPTIONS...] COMMAND ...\n\n"
                "Find and check QEMU firmware descriptors.\n\n"
                "Commands:\n"
+               "  status                  Show the daemon's state (the default)\n"
                "  list                    List the descriptors in rank order\n"
                "  describe NAME           Show one descriptor as JSON\n"
                "  resolve                 Pick the firmware for a request\n"
                "  explain                 Show why each descriptor matches or not\n"
                "  monitor                 Print catalogue changes as they happen\n"
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
-               "  validate FILE...        Check descriptor files (offline, for packagers)\n\n"
+               "  validate FILE...        Check descriptor files (offline, for packagers)\n"
+               "  nvram create PATH       Make a VM's variable store from the resolved firmware's template\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -53,8 +77,10 @@ static int help(void) {
                "     --root=DIR           Read every search directory below DIR (offline)\n"
                "     --search-path=DIRS   Colon-separated directories, most general first (offline)\n"
                "     --extra-dir=DIR      Add a most general directory (offline)\n"
-               "     --json               Print JSON\n"
-               "     --no-legend          Print no table header\n\n"
+               "     --json=MODE          Print JSON: pretty (the default of --json), short or off\n"
+               "     --no-legend          Print no table header and footer\n"
+               "     --no-pager           Do not pipe output into a pager\n"
+               "     --no-ask-password    Do not ask for a password (reload)\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
                "  -a --arch=ARCH          x86_64, aarch64, i386, arm, riscv64, loongarch64\n"
                "  -m --machine=TYPE       Machine type or alias (q35, pc, virt)\n"
@@ -71,7 +97,10 @@ static int help(void) {
                "     --exclude=NAME       Skip a descriptor (repeatable)\n"
                "     --executable=PATH    Only descriptors whose image is PATH\n"
                "     --nvram-template=PATH  Only descriptors whose variable store template is PATH\n"
-               "     --include-invalid, --include-masked  (list)\n",
+               "     --include-invalid, --include-masked, --include-shadowed  (list)\n\n"
+               "Launching (resolve):\n"
+               "     --output=FORMAT      text (default), qemu (arguments for a shell) or libvirt (<os> elements)\n"
+               "     --nvram=PATH         The VM's variable store, for --output\n",
                program_invocation_short_name);
         return 0;
 }
@@ -104,6 +133,11 @@ enum {
         ARG_NVRAM_TEMPLATE,
         ARG_INCLUDE_INVALID,
         ARG_INCLUDE_MASKED,
+        ARG_INCLUDE_SHADOWED,
+        ARG_NO_PAGER,
+        ARG_NO_ASK_PASSWORD,
+        ARG_OUTPUT,
+        ARG_NVRAM,
 };
 
 static int fail(const char *fmt, ...) _printf_(1, 2);
@@ -122,6 +156,46 @@ static int set_string(char **s, const char *v) {
         free(*s);
         *s = strdup(v);
         return *s ? 0 : -ENOMEM;
+}
+
+/* Paths go to the daemon, whose working directory is not ours: relative ones are made absolute here. */
+static int set_absolute_path(char **s, const char *option, const char *v) {
+        _cleanup_(freep) char *cwd = NULL;
+
+        if (isempty(v))
+                return fail("%s must not be empty", option);
+        if (v[0] == '/')
+                return set_string(s, v);
+        cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return fail("%s: cannot make '%s' absolute: %m", option, v);
+        free(*s);
+        *s = strdup_printf("%s/%s", streq(cwd, "/") ? "" : cwd, v);
+        return *s ? 0 : -ENOMEM;
+}
+
+static int parse_json_mode(const char *v) {
+        if (!v || streq(v, "pretty"))
+                arg.json = JSON_PRETTY;
+        else if (streq(v, "short"))
+                arg.json = JSON_SHORT;
+        else if (streq(v, "off"))
+                arg.json = JSON_OFF;
+        else
+                return fail("Unknown --json mode '%s' (expected pretty, short or off)", v);
+        return 0;
+}
+
+static int parse_output(const char *v) {
+        if (streq(v, "text"))
+                arg.output = OUTPUT_TEXT;
+        else if (streq(v, "qemu"))
+                arg.output = OUTPUT_QEMU;
+        else if (streq(v, "libvirt"))
+                arg.output = OUTPUT_LIBVIRT;
+        else
+                return fail("Unknown --output format '%s' (expected text, qemu or libvirt)", v);
+        return 0;
 }
 
 static int parse_formats(Request *r, const char *v) {
@@ -150,6 +224,8 @@ static int parse_request_option(int c, const char *v, Request *r) {
                 r->has_architecture = true;
                 return 0;
         case 'm':
+                if (isempty(v))
+                        return fail("--machine must not be empty");
                 return set_string(&r->machine, v);
         case ARG_INTERFACE:
                 r->interface = interface_type_from_string(v);
@@ -192,16 +268,21 @@ static int parse_request_option(int c, const char *v, Request *r) {
                 r->check_files = false;
                 return 0;
         case ARG_EXCLUDE:
+                if (isempty(v))
+                        return fail("--exclude must not be empty");
                 return strv_extend(&r->exclude, v);
         case ARG_EXECUTABLE:
-                return set_string(&r->executable, v);
+                return set_absolute_path(&r->executable, "--executable", v);
         case ARG_NVRAM_TEMPLATE:
-                return set_string(&r->nvram_template, v);
+                return set_absolute_path(&r->nvram_template, "--nvram-template", v);
         case ARG_INCLUDE_INVALID:
                 r->include_invalid = true;
                 return 0;
         case ARG_INCLUDE_MASKED:
                 r->include_masked = true;
+                return 0;
+        case ARG_INCLUDE_SHADOWED:
+                r->include_shadowed = true;
                 return 0;
         default:
                 return -EINVAL;
@@ -218,7 +299,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "root",             required_argument, NULL, ARG_ROOT             },
                 { "search-path",      required_argument, NULL, ARG_SEARCH_PATH      },
                 { "extra-dir",        required_argument, NULL, ARG_EXTRA_DIR        },
-                { "json",             no_argument,       NULL, ARG_JSON             },
+                { "json",             optional_argument, NULL, ARG_JSON             },
                 { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
                 { "arch",             required_argument, NULL, 'a'                  },
                 { "architecture",     required_argument, NULL, 'a'                  },
@@ -242,11 +323,17 @@ static int parse_argv(int argc, char *argv[]) {
                 { "nvram-template",   required_argument, NULL, ARG_NVRAM_TEMPLATE   },
                 { "include-invalid",  no_argument,       NULL, ARG_INCLUDE_INVALID  },
                 { "include-masked",   no_argument,       NULL, ARG_INCLUDE_MASKED   },
+                { "include-shadowed", no_argument,       NULL, ARG_INCLUDE_SHADOWED },
+                { "no-pager",         no_argument,       NULL, ARG_NO_PAGER         },
+                { "no-ask-password",  no_argument,       NULL, ARG_NO_ASK_PASSWORD  },
+                { "output",           required_argument, NULL, ARG_OUTPUT           },
+                { "nvram",            required_argument, NULL, ARG_NVRAM            },
                 {}
         };
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "ha:m:", options, NULL)) >= 0) {
+        opterr = 0;     /* our messages name the option and say where the choices are */
+        while ((c = getopt_long(argc, argv, ":ha:m:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -277,13 +364,35 @@ static int parse_argv(int argc, char *argv[]) {
                                 return r;
                         break;
                 case ARG_JSON:
-                        arg.json = true;
+                        r = parse_json_mode(optarg);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_NO_LEGEND:
                         arg.legend = false;
                         break;
+                case ARG_NO_PAGER:
+                        arg.pager = false;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg.ask_password = false;
+                        break;
+                case ARG_OUTPUT:
+                        r = parse_output(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_NVRAM:
+                        r = set_absolute_path(&arg.nvram, "--nvram", optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ':':
+                        return fail("Option '%s' needs a value (see --help)", argv[optind - 1]);
                 case '?':
-                        return -EINVAL;
+                        if (optopt > 0 && optopt < 0x100 && !strchr(argv[optind - 1], '='))
+                                return fail("Unknown option '-%c' (see --help for the options)", optopt);
+                        return fail("Unknown option '%s' (see --help for the options)", argv[optind - 1]);
                 default:
                         r = parse_request_option(c, optarg, &arg.request);
                         if (r < 0)
@@ -293,7 +402,31 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* --json=short: the same text without the whitespace between tokens. */
+static void json_compact(char *s) {
+        bool in_string = false, escaped = false;
+        char *out = s;
+
+        for (; *s; s++) {
+                if (in_string) {
+                        in_string = escaped || *s != '"';
+                        escaped = !escaped && *s == '\\';
+                } else if (strchr(" \t\n\r", *s))
+                        continue;
+                else
+                        in_string = *s == '"';
+                *out++ = *s;
+        }
+        *out = '\0';
+}
+
+static yajl_gen json_gen_new(void) {
+        return render_gen_new(arg.json != JSON_SHORT);
+}
+
 static void print_json_and_free(char *s) {
+        if (s && arg.json == JSON_SHORT)
+                json_compact(s);
         if (s) {
                 fputs(s, stdout);
                 if (!endswith(s, "\n"))
@@ -414,13 +547,34 @@ static char *device_text(const Descriptor *d) {
         return strdup(device_to_string(d->device));
 }
 
+/* "6 firmware descriptors listed.", after a blank line, as systemd's tools end their tables. */
+static void print_legend(size_t n, const char *singular, const char *plural, const char *what) {
+        if (arg.legend)
+                printf("\n%zu %s %s.\n", n, n == 1 ? singular : plural, what);
+}
+
+static bool is_shadowed(const Entry *e) {
+        const Descriptor *d = e->descriptor;
+
+        return e->state == ENTRY_INVALID && d && d->unreadable && d->n_problems > 0 &&
+                strncmp(d->problems[0].message, "shadowed by '", 13) == 0;
+}
+
+static const char *state_text(const Entry *e) {
+        if (is_shadowed(e))
+                return "shadowed";
+        if (e->state != ENTRY_VALID)
+                return entry_state_to_string(e->state);
+        return entry_files_ok(e) ? "ok" : "files-missing";
+}
+
 static int print_list(const Entry *const *entries, size_t n, uint64_t generation) {
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
         int r = 0;
 
         if (arg.json) {
-                g = render_gen_new(true);
+                g = json_gen_new();
                 if (!g)
                         return -ENOMEM;
                 r = gen_map_open(g);
@@ -446,14 +600,47 @@ static int print_list(const Entry *const *entries, size_t n, uint64_t generation
                 _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *targets = targets_to_string(d),
                         *interfaces = strv_join(d ? d->interface_types : NULL, ","),
                         *features = strv_join(d ? d->features : NULL, ","), *device = device_text(d);
-                const char *state = e->state != ENTRY_VALID ? entry_state_to_string(e->state) :
-                                    entry_files_ok(e) ? "ok" : "files-missing";
 
-                r = table_add_row(t, rank, e->name, state, interfaces, device, targets, features, NULL);
+                r = table_add_row(t, rank, e->name, state_text(e), interfaces, device, targets, features, NULL);
         }
         if (r < 0)
                 return r;
-        return table_print(t, stdout, arg.legend);
+        r = table_print(t, stdout, arg.legend);
+        print_legend(n, "firmware descriptor", "firmware descriptors", "listed");
+        return r;
+}
+
+/* What the daemon lists for include-shadowed: each file behind an entry, as an invalid entry that says by
+ * which file it is shadowed. */
+static int shadow_entries(const Catalogue *c, Entry **ret, size_t *ret_n) {
+        Entry *shadows = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const Entry *e = &c->entries[i];
+
+                if (e->state == ENTRY_MASKED)
+                        continue;
+                STRV_FOREACH(p, e->shadowed) {
+                        _cleanup_(freep) char *why = strdup_printf("shadowed by '%s'", e->path);
+                        Entry *x = realloc(shadows, sizeof(Entry) * (n + 1));
+
+                        if (!x || !why) {
+                                free(x ?: shadows);
+                                return -ENOMEM;
+                        }
+                        shadows = x;
+                        shadows[n] = (Entry) { .path = *p, .name = e->name, .rank = e->rank, .state = ENTRY_INVALID };
+                        if (descriptor_new_unreadable(why, &shadows[n].descriptor) < 0) {
+                                free(shadows);
+                                return -ENOMEM;
+                        }
+                        n++;
+                }
+        }
+        *ret = shadows;
+        *ret_n = n;
+        return 0;
 }
 
 static int verb_list(const Catalogue *c, sd_bus *bus) {
@@ -464,13 +651,27 @@ static int verb_list(const Catalogue *c, sd_bus *bus) {
         int r;
 
         if (c) {
-                entries = calloc(c->n_entries + 1, sizeof(Entry *));
-                if (!entries)
-                        return -ENOMEM;
-                for (size_t i = 0; i < c->n_entries; i++)
+                Entry *shadows = NULL;
+                size_t n_shadows = 0, k = 0;
+
+                if (arg.request.include_shadowed) {
+                        r = shadow_entries(c, &shadows, &n_shadows);
+                        if (r < 0)
+                                return r;
+                }
+                entries = calloc(c->n_entries + n_shadows + 1, sizeof(Entry *));
+                for (size_t i = 0; entries && i < c->n_entries; i++) {
                         if (list_includes(c, &c->entries[i]))
                                 entries[n++] = &c->entries[i];
-                return print_list(entries, n, 0);
+                        /* after their entry, in rank order, as the daemon lists them */
+                        for (; k < n_shadows && streq(shadows[k].name, c->entries[i].name); k++)
+                                entries[n++] = &shadows[k];
+                }
+                r = entries ? print_list(entries, n, 0) : -ENOMEM;
+                for (size_t i = 0; i < n_shadows; i++)
+                        descriptor_unref(shadows[i].descriptor);
+                free(shadows);
+                return r;
         }
 
         r = remote_list(bus, &arg.request, &generation, &remote, &n);
@@ -531,8 +732,12 @@ static int require_architecture(void) {
 }
 
 static int print_resolved(const Entry *e, uint64_t generation) {
+        if (arg.output == OUTPUT_QEMU)
+                return launch_print_qemu(e, arg.request.machine, arg.nvram, stdout);
+        if (arg.output == OUTPUT_LIBVIRT)
+                return launch_print_libvirt(e, arg.nvram, stdout);
         if (arg.json) {
-                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+                _cleanup_(yajl_gen_freep) yajl_gen g = json_gen_new();
 
                 if (!g || render_entry(g, e, generation) < 0)
                         return -ENOMEM;
@@ -542,24 +747,24 @@ static int print_resolved(const Entry *e, uint64_t generation) {
         return print_entry(e);
 }
 
-static int verb_resolve(const Catalogue *c, sd_bus *bus) {
+/* Resolves locally or through the daemon: 1 with *ret set (remote holds it when from the daemon), 2 when
+ * nothing matches (the reasons printed), or -errno. */
+static int resolve_entry(const Catalogue *c, sd_bus *bus, RemoteEntry *remote, uint64_t *generation,
+                         const Entry **ret) {
         const Entry *e = NULL;
-        RemoteEntry remote = {};
-        uint64_t generation = 0;
         int r;
 
         r = require_architecture();
         if (r < 0)
                 return r;
         if (bus) {
-                r = remote_resolve(bus, &arg.request, &generation, &remote);
+                r = remote_resolve(bus, &arg.request, generation, remote);
                 if (r == -ENOENT)
                         return 2;
                 if (r < 0)
                         return r;
-                r = print_resolved(&remote.entry, generation);
-                remote_entry_done(&remote);
-                return r;
+                *ret = &remote->entry;
+                return 1;
         }
 
         r = resolver_resolve(c, &arg.request, &e);
@@ -576,7 +781,50 @@ static int verb_resolve(const Catalogue *c, sd_bus *bus) {
                 fprintf(stderr, "%s\n", strempty(msg));
                 return 2;
         }
-        return print_resolved(e, 0);
+        *ret = e;
+        return 1;
+}
+
+static int verb_resolve(const Catalogue *c, sd_bus *bus) {
+        RemoteEntry remote = {};
+        uint64_t generation = 0;
+        const Entry *e;
+        int r;
+
+        r = resolve_entry(c, bus, &remote, &generation, &e);
+        if (r != 1)
+                return r;
+        r = print_resolved(e, generation);
+        if (bus)
+                remote_entry_done(&remote);
+        return r;
+}
+
+/* nvram create PATH: the VM's own varstore, from the template of what resolve picks for the request. */
+static int verb_nvram_create(const Catalogue *c, sd_bus *bus, const char *path) {
+        _cleanup_(freep) char *absolute = NULL;
+        RemoteEntry remote = {};
+        uint64_t generation = 0;
+        const Entry *e;
+        bool reflinked;
+        int r;
+
+        r = set_absolute_path(&absolute, "nvram create", path);
+        if (r < 0)
+                return r;
+        r = resolve_entry(c, bus, &remote, &generation, &e);
+        if (r != 1)
+                return r;
+        r = launch_nvram_create(e, absolute, &reflinked);
+        if (r == -EEXIST)
+                fail("'%s' exists already: nvram create never overwrites a varstore", absolute);
+        else if (r < 0 && r != -EINVAL)
+                fail("Failed to create '%s' from %s: %s", absolute, e->name, strerror(-r));
+        else if (r >= 0 && arg.legend)
+                fprintf(stderr, "Created '%s' from %s (%s).\n", absolute, e->name, reflinked ? "reflink" : "copy");
+        if (bus)
+                remote_entry_done(&remote);
+        return r < 0 ? -EINVAL : 0;
 }
 
 /* One row of Explain output, borrowed from an Explanation or from the daemon's reply. */
@@ -591,7 +839,7 @@ static int print_verdicts(const char *selected, const VerdictView *v, size_t n) 
         int r = 0;
 
         if (arg.json) {
-                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+                _cleanup_(yajl_gen_freep) yajl_gen g = json_gen_new();
 
                 if (!g)
                         return -ENOMEM;
@@ -623,7 +871,9 @@ static int print_verdicts(const char *selected, const VerdictView *v, size_t n) 
         }
         if (r < 0)
                 return r;
-        return table_print(t, stdout, arg.legend);
+        r = table_print(t, stdout, arg.legend);
+        print_legend(n, "descriptor", "descriptors", selected ? "explained, one selected" : "explained, none selected");
+        return r;
 }
 
 static int verb_explain(const Catalogue *c, sd_bus *bus) {
@@ -690,33 +940,216 @@ static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
         return 0;
 }
 
-static const char *const verbs[] = { "list", "describe", "resolve", "explain", "monitor", "reload", NULL };
+static void print_lines(const char *key, char * const *l) {
+        if (!l || !l[0])
+                return;
+        printf("%15s: %s\n", key, l[0]);
+        STRV_FOREACH(p, l + 1)
+                printf("%15s  %s\n", "", *p);
+}
+
+static int print_status(const Status *st) {
+        _cleanup_(freep) char *generation = strdup_printf("%" PRIu64, st->generation),
+                *count = strdup_printf("%u (%u invalid)", st->count, st->invalid_count),
+                *archs = strv_join(st->architectures, " "), *features = strv_join(st->features, " ");
+        _cleanup_(strv_freep) char **watched = NULL;
+        int r;
+
+        STRV_FOREACH(d, st->search_path)
+                if (!strv_contains(st->unwatched, *d)) {
+                        r = strv_extend(&watched, *d);
+                        if (r < 0)
+                                return r;
+                }
+        if (arg.json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = json_gen_new();
+
+                r = !g || gen_map_open(g);
+                r = r ?: gen_key_string(g, "version", st->version);
+                r = r ?: gen_key_string(g, "scope", st->scope);
+                r = r ?: gen_key_strv(g, "search-path", st->search_path);
+                r = r ?: st->online ? gen_key_uint(g, "generation", st->generation) : 0;
+                r = r ?: st->instance_id ? gen_key_string(g, "instance-id", st->instance_id) : 0;
+                r = r ?: gen_key_uint(g, "count", st->count);
+                r = r ?: gen_key_uint(g, "invalid-count", st->invalid_count);
+                r = r ?: gen_key_strv(g, "architectures", st->architectures);
+                r = r ?: gen_key_strv(g, "features", st->features);
+                r = r ?: st->online ? gen_key_strv(g, "watched-directories", watched) : 0;
+                r = r ?: st->online ? gen_key_strv(g, "unwatched-directories", st->unwatched) : 0;
+                r = r ?: gen_map_close(g);
+                if (r)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+        print_field("Version", st->version);
+        print_field("Scope", st->online ? st->scope : "offline (read by fwregistryctl)");
+        print_lines("Search path", st->search_path);
+        if (st->online) {
+                print_field("Generation", generation);
+                print_field("Instance", st->instance_id);
+        }
+        print_field("Descriptors", count);
+        print_field("Architectures", archs);
+        print_field("Features", features);
+        if (st->online) {
+                print_lines("Watching", watched);
+                print_lines("Polling", st->unwatched);      /* where a watch failed */
+        }
+        return 0;
+}
+
+/* status without the daemon: the same facts, counted from the catalogue read here. */
+static int offline_status(const Catalogue *c, Status *st) {
+        uint32_t archs = 0;
+        uint64_t features = 0;
+        int r;
+
+        st->version = strdup(PACKAGE_VERSION);
+        st->scope = strdup(arg.user ? "user" : "system");
+        st->search_path = strv_copy(c->dirs);
+        if (!st->version || !st->scope || !st->search_path)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const Entry *e = &c->entries[i];
+
+                if (e->state == ENTRY_MASKED)
+                        continue;
+                st->count++;
+                if (e->state != ENTRY_VALID) {
+                        st->invalid_count++;
+                        continue;
+                }
+                archs |= e->descriptor->architecture_mask;
+                features |= e->descriptor->feature_mask;
+        }
+        for (int a = 0; a < _ARCH_MAX; a++)
+                if (archs & (1U << a) && (r = strv_extend(&st->architectures, architecture_to_string(a))) < 0)
+                        return r;
+        for (int f = 0; f < _FEATURE_MAX; f++)
+                if (features & (UINT64_C(1) << f) && (r = strv_extend(&st->features, feature_to_string(f))) < 0)
+                        return r;
+        return 0;
+}
+
+static int verb_status(const Catalogue *c, sd_bus *bus) {
+        _cleanup_(status_done) Status st = {};
+        int r;
+
+        r = bus ? remote_status(bus, &st) : offline_status(c, &st);
+        if (r < 0)
+                return r;
+        return print_status(&st);
+}
+
+static int verb_reload(sd_bus *bus) {
+        int r;
+
+        /* systemd's way: a text agent for this process, in case polkit wants to ask the user */
+        if (arg.ask_password)
+                (void) agent_open();
+        r = remote_reload(bus, arg.ask_password);
+        agent_close();
+        return r;
+}
+
+/* Every verb, with the positional arguments it takes. */
+typedef struct Verb {
+        const char *name;
+        unsigned min_args, max_args;
+        const char *args;               /* for messages */
+        bool daemon_only;
+} Verb;
+
+static const Verb verbs[] = {
+        { "status",   0, 0, NULL,            false },
+        { "list",     0, 0, NULL,            false },
+        { "describe", 1, 1, "NAME",          false },
+        { "resolve",  0, 0, NULL,            false },
+        { "explain",  0, 0, NULL,            false },
+        { "monitor",  0, 0, NULL,            true  },
+        { "reload",   0, 0, NULL,            true  },
+        { "nvram",    2, 2, "create PATH",   false },
+        { "validate", 0, UINT_MAX, "FILE...", false },    /* says itself what it misses */
+};
+
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
+}
+
+static int check_arguments(const Verb *v, char **args) {
+        size_t n = strv_length(args);
+        _cleanup_(freep) char *extra = NULL;
+
+        if (streq(v->name, "nvram") && n >= 1 && !streq(args[0], "create"))
+                return fail("Unknown nvram command '%s' (expected create)", args[0]);
+        if (n < v->min_args)
+                return fail("%s needs %s", v->name, v->args);
+        if (n <= v->max_args)
+                return 0;
+        extra = strv_join(args + v->max_args, "' '");
+        if (v->max_args == 0)   /* "resolve x86_64 q35": requests are options */
+                return fail("Unexpected argument%s '%s': %s takes options only%s", n > 1 ? "s" : "", extra, v->name,
+                            arg.request.has_architecture || architecture_from_string(args[0]) < 0 ? "" :
+                            " (--arch=ARCH --machine=TYPE ...)");
+        return fail("Unexpected argument%s '%s': %s takes %s", n - v->max_args > 1 ? "s" : "", extra, v->name,
+                    v->args);
+}
+
+/* Options that only one verb reads are refused elsewhere rather than ignored. */
+static int check_options(const Verb *v) {
+        if (arg.output != OUTPUT_TEXT && !streq(v->name, "resolve"))
+                return fail("--output applies to resolve only");
+        if (arg.output != OUTPUT_TEXT && arg.json)
+                return fail("--output and --json do not go together");
+        if ((arg.request.include_invalid || arg.request.include_masked || arg.request.include_shadowed) &&
+            !streq(v->name, "list"))
+                return fail("--include-invalid, --include-masked and --include-shadowed apply to list only");
+        return 0;
+}
+
+static bool verb_pages(const Verb *v) {
+        return strv_contains((char **) (const char *[]) { "status", "list", "describe", "explain", NULL }, v->name) ||
+                (streq(v->name, "resolve") && arg.output == OUTPUT_TEXT);
+}
 
 static int run(int argc, char *argv[]) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *verb;
+        const char *name;
+        const Verb *verb;
+        char **args;
         int r;
 
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
-        verb = argv[optind];
+        name = argv[optind] ?: "status";
+        args = argv[optind] ? argv + optind + 1 : argv + optind;
+        verb = verb_find(name);
         if (!verb)
-                return fail("Missing command; see --help");
+                return fail("Unknown command '%s' (expected status, list, describe, resolve, explain, monitor, "
+                            "reload, validate or nvram)", name);
+        r = check_arguments(verb, args);
+        if (r < 0)
+                return r;
+        r = check_options(verb);
+        if (r < 0)
+                return r;
 
-        if (streq(verb, "validate")) {
+        if (streq(verb->name, "validate")) {
                 if (arg.root || arg.search_path || arg.extra_dirs)
                         return fail("validate checks the files it is given: --root, --search-path and --extra-dir "
                                     "do not apply");
-                return verb_validate(argv + optind + 1);
+                return verb_validate(args);
         }
-        if (!strv_contains((char **) verbs, verb))
-                return fail("Unknown command '%s'; see --help", verb);
 
         if (arg.offline) {
-                if (streq(verb, "monitor") || streq(verb, "reload"))
-                        return fail("'%s' needs the daemon: drop --offline", verb);
+                if (verb->daemon_only)
+                        return fail("'%s' needs the daemon: drop --offline", verb->name);
                 r = load_catalogue(&c);
         } else {
                 if (arg.root || arg.search_path || arg.extra_dirs)
@@ -726,22 +1159,32 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        if (streq(verb, "list"))
+        if (verb_pages(verb)) {
+                r = pager_open(arg.pager);
+                if (r < 0)
+                        return r;
+        }
+        if (streq(verb->name, "status"))
+                return verb_status(c, bus);
+        if (streq(verb->name, "list"))
                 return verb_list(c, bus);
-        if (streq(verb, "resolve"))
+        if (streq(verb->name, "resolve"))
                 return verb_resolve(c, bus);
-        if (streq(verb, "explain"))
+        if (streq(verb->name, "explain"))
                 return verb_explain(c, bus);
-        if (streq(verb, "describe"))
-                return verb_describe(c, bus, argv[optind + 1]);
-        if (streq(verb, "monitor"))
+        if (streq(verb->name, "describe"))
+                return verb_describe(c, bus, args[0]);
+        if (streq(verb->name, "nvram"))
+                return verb_nvram_create(c, bus, args[1]);
+        if (streq(verb->name, "monitor"))
                 return remote_monitor(bus, arg.json);
-        return remote_reload(bus);
+        return verb_reload(bus);
 }
 
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
 
+        pager_close();
         options_done();
         if (r == -ENOMEM)
                 fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);

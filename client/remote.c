@@ -14,8 +14,58 @@ int remote_connect(bool user, sd_bus **ret) {
         int r = user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
 
         if (r < 0)
-                fprintf(stderr, "Failed to connect to the %s bus: %s\n", user ? "session" : "system", strerror(-r));
+                fprintf(stderr, "Failed to connect to the %s bus: %s; fwregistryd is not reachable, use --offline "
+                        "to read the descriptors directly.\n", user ? "session" : "system", strerror(-r));
         return r;
+}
+
+/* The daemon names request keys; the user typed options. */
+static const struct {
+        const char *key;
+        const char *option;
+} key_options[] = {
+        { "architecture", "--arch" },           { "machine", "--machine" },
+        { "interface", "--interface" },         { "features", "--feature" },
+        { "device", "--device" },               { "mode", "--mode" },
+        { "formats", "--format" },              { "smm", "--smm" },
+        { "check-files", "--no-check-files" },  { "exclude", "--exclude" },
+        { "executable", "--executable" },       { "nvram-template", "--nvram-template" },
+        { "nvram", "--nvram" },                 { "include-invalid", "--include-invalid" },
+        { "include-masked", "--include-masked" }, { "include-shadowed", "--include-shadowed" },
+};
+
+/* "Key 'machine' must not be empty" becomes "--machine must not be empty"; a key this daemon does not know
+ * says that it is older than the client. Returns a new string, or NULL on ENOMEM. */
+/* The length of "<prefix><key>'" at p, or 0. */
+static size_t quoted_key_at(const char *p, const char *prefix, const char *key) {
+        size_t n = strlen(prefix), k = strlen(key);
+
+        if (strncmp(p, prefix, n) != 0 || strncmp(p + n, key, k) != 0 || p[n + k] != '\'')
+                return 0;
+        return n + k + 1;
+}
+
+static char *options_for_keys(const char *message) {
+        static const char *const forms[] = { "Unknown key '", "Key '", "key '" };
+        StrBuf b = {};
+
+        for (const char *p = message; *p;) {
+                size_t len = 0;
+
+                for (size_t i = 0; i < ELEMENTSOF(key_options) && len == 0; i++)
+                        for (size_t f = 0; f < ELEMENTSOF(forms) && len == 0; f++) {
+                                len = quoted_key_at(p, forms[f], key_options[i].key);
+                                if (len > 0 && f == 0)
+                                        strbuf_printf(&b, "%s is not known to this fwregistryd (older than "
+                                                      "fwregistryctl)", key_options[i].option);
+                                else if (len > 0)
+                                        strbuf_puts(&b, key_options[i].option);
+                        }
+                if (len == 0)
+                        strbuf_append(&b, p, 1);
+                p += len ?: 1;
+        }
+        return strbuf_steal(&b);
 }
 
 static int print_bus_error(const sd_bus_error *error, int r) {
@@ -23,6 +73,12 @@ static int print_bus_error(const sd_bus_error *error, int r) {
             sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 fprintf(stderr, "fwregistryd is not running (%s); use --offline to read the descriptors "
                         "directly.\n", error->message);
+        else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS) && error->message) {
+                _cleanup_(freep) char *s = options_for_keys(error->message);
+                fprintf(stderr, "%s\n", s ?: error->message);
+        } else if (sd_bus_error_has_name(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+                fprintf(stderr, "%s (allow fwregistryctl to ask for a password: drop --no-ask-password)\n",
+                        error->message);
         else
                 fprintf(stderr, "%s\n", error->message ?: strerror(-r));
         if (sd_bus_error_has_name(error, BUS_NAME ".Error.NoMatch"))
@@ -135,6 +191,8 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
                 r = append_key(m, "include-invalid", "b", 1);
         if (r >= 0 && list && req->include_masked)
                 r = append_key(m, "include-masked", "b", 1);
+        if (r >= 0 && list && req->include_shadowed)
+                r = append_key(m, "include-shadowed", "b", 1);
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
@@ -496,11 +554,82 @@ int remote_describe(sd_bus *bus, const char *name, char **ret_json) {
         return *ret_json ? 0 : -ENOMEM;
 }
 
-int remote_reload(sd_bus *bus) {
+void status_done(Status *st) {
+        free(st->version);
+        free(st->scope);
+        free(st->instance_id);
+        strv_free(st->search_path);
+        strv_free(st->architectures);
+        strv_free(st->features);
+        strv_free(st->unwatched);
+}
+
+static int read_property(sd_bus_message *m, const char *name, Status *st) {
+        static const struct { const char *name; size_t offset; } strings[] = {
+                { "Version", offsetof(Status, version) }, { "Scope", offsetof(Status, scope) },
+                { "InstanceId", offsetof(Status, instance_id) },
+        }, lists[] = {
+                { "SearchPath", offsetof(Status, search_path) }, { "Architectures", offsetof(Status, architectures) },
+                { "Features", offsetof(Status, features) }, { "UnwatchedDirectories", offsetof(Status, unwatched) },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (streq(name, strings[i].name))
+                        return read_string_value(m, (char **) ((uint8_t *) st + strings[i].offset));
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (streq(name, lists[i].name))
+                        return read_strv_value(m, (char ***) ((uint8_t *) st + lists[i].offset));
+        if (streq(name, "Generation"))
+                return sd_bus_message_read_basic(m, 't', &st->generation);
+        if (streq(name, "Count"))
+                return sd_bus_message_read_basic(m, 'u', &st->count);
+        if (streq(name, "InvalidCount"))
+                return sd_bus_message_read_basic(m, 'u', &st->invalid_count);
+        return sd_bus_message_skip(m, NULL);
+}
+
+int remote_status(sd_bus *bus, Status *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        Status st = { .online = true };
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll", &error,
+                               &reply, "s", MANAGER_INTERFACE);
+        if (r < 0) {
+                r = print_bus_error(&error, r);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read_basic(reply, 's', &name);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(reply, NULL, &contents);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(reply, 'v', contents);
+                if (r >= 0)
+                        r = read_property(reply, name, &st);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                status_done(&st);
+                return r;
+        }
+        *ret = st;
+        return 0;
+}
+
+int remote_reload(sd_bus *bus, bool interactive) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        (void) sd_bus_set_allow_interactive_authorization(bus, true);
+        (void) sd_bus_set_allow_interactive_authorization(bus, interactive);
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Reload", &error, NULL, NULL);
         if (r < 0)
                 r = print_bus_error(&error, r);

@@ -25,6 +25,17 @@ typedef struct RemoteVerdict {
 
 void remote_verdicts_free(RemoteVerdict *v, size_t n);
 
+/* The Manager's properties; owns its strings. online is false for a status made without the daemon. */
+typedef struct Status {
+        bool online;
+        char *version, *scope, *instance_id;
+        char **search_path, **architectures, **features, **unwatched;
+        uint64_t generation;
+        uint32_t count, invalid_count;
+} Status;
+
+void status_done(Status *st);
+
 /* Connects to the system or session bus. Returns 0 or -errno, with a message already printed. */
 int remote_connect(bool user, sd_bus **ret);
 
@@ -33,6 +44,9 @@ int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, Re
 int remote_resolve(sd_bus *bus, const Request *req, uint64_t *ret_generation, RemoteEntry *ret);
 int remote_explain(sd_bus *bus, const Request *req, char **ret_selected, RemoteVerdict **ret, size_t *ret_n);
 int remote_describe(sd_bus *bus, const char *name, char **ret_json);
-int remote_reload(sd_bus *bus);
+/* Reads every Manager property; those of newer daemons are skipped, InstanceId is read when present. */
+int remote_status(sd_bus *bus, Status *ret);
+/* interactive: polkit may ask the user (through an agent) instead of saying no. */
+int remote_reload(sd_bus *bus, bool interactive);
 /* Prints one line per CatalogueChanged until interrupted. */
 int remote_monitor(sd_bus *bus, bool json);

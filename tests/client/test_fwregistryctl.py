@@ -4,11 +4,14 @@
 
 import json
 import os
+import pty
+import re
 import shlex
 import shutil
 import subprocess
 import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
 CTL = os.environ.get('FWREGISTRYCTL') or os.path.join(os.environ['FWREGISTRY_BUILD_DIR'], 'client', 'fwregistryctl')
 # set by the test command to run the client under valgrind
@@ -181,7 +184,8 @@ class TestOffline(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         lines = p.stdout.splitlines()
         self.assertTrue(lines[0].startswith('RANK  NAME'))
-        self.assertEqual(len(lines), 3)
+        self.assertEqual(len(lines), 5)
+        self.assertEqual(lines[3:], ['', '2 firmware descriptors listed.'])
         self.assertIn('50-secure.json', lines[1])
         p = self.ctl('--json', 'list', '--include-invalid', '--include-masked')
         out = json.loads(p.stdout)
@@ -236,6 +240,371 @@ class TestOffline(unittest.TestCase):
         p = self.ctl('describe', 'nope.json')
         self.assertEqual(p.returncode, 1)
         self.assertIn("No descriptor called 'nope.json'", p.stderr)
+
+
+def run_in(cwd, *args, env=None, **kw):
+    return subprocess.run([*WRAPPER, CTL, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=30 * (10 if WRAPPER else 1), **kw)
+
+
+def on_terminal(*args, env):
+    """Runs fwregistryctl with stdout on a pseudo-terminal; returns (exit status, what reached the terminal)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([*WRAPPER, CTL, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                         env=env)
+    os.close(slave)
+    out = b''
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:         # EIO: every writer is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    p.wait(timeout=30)
+    return p.returncode, out.decode().replace('\r\n', '\n')
+
+
+class TestTool(unittest.TestCase):
+    """What makes it a systemd-style tool: status by default, JSON modes, legends, the pager, arguments."""
+
+    @classmethod
+    def setUpClass(cls):
+        TestOffline.setUpClass.__func__(cls)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root)
+
+    def ctl(self, *args, **kw):
+        return run_in(None, '--offline', '--root', self.root, *args, **kw)
+
+    def test_no_verb_is_status(self):
+        p = self.ctl()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, self.ctl('status').stdout)
+        fields = dict(l.strip().split(': ', 1) for l in p.stdout.splitlines() if ': ' in l)
+        self.assertEqual(fields['Version'], '0.1')
+        self.assertEqual(fields['Descriptors'], '3 (1 invalid)')
+        self.assertEqual(fields['Search path'], '/usr/share/qemu/firmware')
+        self.assertIn('/etc/qemu/firmware', p.stdout)
+        out = json.loads(self.ctl('--json=short', 'status').stdout)
+        self.assertEqual((out['count'], out['invalid-count'], out['architectures']), (3, 1, ['x86_64']))
+
+    def test_json_modes(self):
+        pretty = self.ctl('--json', 'list').stdout
+        self.assertEqual(pretty, self.ctl('--json=pretty', 'list').stdout)
+        short = self.ctl('--json=short', 'list').stdout
+        self.assertEqual(short.count('\n'), 1)
+        self.assertNotIn(' ', short.replace('test firmware', ''))
+        self.assertEqual(json.loads(short), json.loads(pretty))
+        self.assertTrue(self.ctl('--json=off', 'list').stdout.startswith('RANK'))
+        d = self.ctl('--json=short', 'describe', '50-secure.json').stdout
+        self.assertEqual(d.count('\n'), 1)
+        self.assertEqual(json.loads(d)['name'], '50-secure.json')
+
+    def test_legends(self):
+        self.assertTrue(self.ctl('list', '--include-invalid').stdout.endswith('\n3 firmware descriptors listed.\n'))
+        self.assertTrue(self.ctl('list', '--no-secure-boot').stdout.endswith('\n1 firmware descriptor listed.\n'))
+        self.assertTrue(self.ctl('list', '--arch=aarch64').stdout.endswith('\n0 firmware descriptors listed.\n'))
+        p = self.ctl('list', '--no-legend')
+        self.assertEqual(len(p.stdout.splitlines()), 2)
+        self.assertTrue(p.stdout.startswith('0     50-secure.json'))
+        out = self.ctl('explain', '-a', 'x86_64').stdout
+        self.assertTrue(out.endswith('\n4 descriptors explained, one selected.\n'), out)
+
+    def test_include_shadowed(self):
+        root = tempfile.mkdtemp(prefix='fwregistryctl-shadow-')
+        self.addCleanup(shutil.rmtree, root)
+        for d in ('usr/share/qemu/firmware', 'etc/qemu/firmware'):
+            os.makedirs(os.path.join(root, d))
+            with open(os.path.join(root, d, '50-x.json'), 'w') as f:
+                f.write(json.dumps(GOOD))
+        p = run_in(None, '--offline', '--root', root, 'list', '--include-shadowed')
+        lines = p.stdout.splitlines()
+        self.assertEqual([l.split()[1:3] for l in lines[1:3]], [['50-x.json', 'files-missing'],
+                                                                ['50-x.json', 'shadowed']])
+        out = json.loads(run_in(None, '--offline', '--root', root, '--json', 'list', '--include-shadowed').stdout)
+        self.assertEqual(out['firmwares'][1]['path'], f'{root}/usr/share/qemu/firmware/50-x.json')
+        self.assertEqual(out['firmwares'][1]['problems'], [f"shadowed by '{root}/etc/qemu/firmware/50-x.json'"])
+
+    def test_bad_arguments(self):
+        for args, message in (
+                (['frobnicate'], "Unknown command 'frobnicate' (expected status, list, describe, resolve, explain, "
+                                 "monitor, reload, validate or nvram)"),
+                (['resolve', 'x86_64', 'q35'], "Unexpected arguments 'x86_64' 'q35': resolve takes options only "
+                                               "(--arch=ARCH --machine=TYPE ...)"),
+                (['list', 'extra'], "Unexpected argument 'extra': list takes options only"),
+                (['describe', 'a', 'b'], "Unexpected argument 'b': describe takes NAME"),
+                (['describe'], 'describe needs NAME'),
+                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create)"),
+                (['nvram', 'create'], 'nvram needs create PATH'),
+                (['--frob', 'list'], "Unknown option '--frob' (see --help for the options)"),
+                (['-z', 'list'], "Unknown option '-z' (see --help for the options)"),
+                (['list', '--arch'], "Option '--arch' needs a value (see --help)"),
+                (['--json=yaml', 'list'], "Unknown --json mode 'yaml' (expected pretty, short or off)"),
+                (['resolve', '-a', 'x86_64', '--output=xml'],
+                 "Unknown --output format 'xml' (expected text, qemu or libvirt)"),
+                (['resolve', '--device=rom', '-a', 'x86_64'],
+                 "Unknown device 'rom' (expected flash, memory, kernel or igvm)"),
+                (['resolve', '-a', 'x86_64', '--machine='], '--machine must not be empty'),
+                (['resolve', '-a', 'x86_64', '--executable='], '--executable must not be empty'),
+                (['list', '--output=qemu'], '--output applies to resolve only'),
+                (['explain', '-a', 'x86_64', '--include-masked'], 'apply to list only'),
+                (['monitor'], "'monitor' needs the daemon: drop --offline")):
+            p = self.ctl(*args)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+            self.assertIn(message, p.stderr, args)
+            self.assertEqual(p.stdout, '')
+
+    def pager_env(self, **extra):
+        out = os.path.join(self.root, 'paged')
+        if os.path.exists(out):
+            os.unlink(out)
+        env = {k: v for k, v in os.environ.items() if k not in ('SYSTEMD_PAGER', 'SYSTEMD_LESS')}
+        env.update(PAGER=f'(echo "LESS=$LESS"; cat) > {out}', **extra)
+        return env, out
+
+    def test_pager_off_a_terminal(self):
+        env, out = self.pager_env()
+        p = self.ctl('list', env=env)
+        self.assertTrue(p.stdout.startswith('RANK'))
+        self.assertFalse(os.path.exists(out), 'a pager ran although stdout is a pipe')
+
+    def test_pager_on_a_terminal(self):
+        env, out = self.pager_env()
+        status, tty = on_terminal('--offline', '--root', self.root, 'list', env=env)
+        self.assertEqual(status, 0)
+        self.assertEqual(tty, '')
+        with open(out) as f:
+            paged = f.read()
+        self.assertTrue(paged.startswith('LESS=FRSXMK\nRANK  NAME'), paged)
+        self.assertIn('2 firmware descriptors listed.', paged)
+        # SYSTEMD_PAGER wins over PAGER, SYSTEMD_LESS over the default options
+        env, out = self.pager_env(SYSTEMD_PAGER=f'(echo "LESS=$LESS"; cat) > {out}.systemd', SYSTEMD_LESS='R')
+        on_terminal('--offline', '--root', self.root, 'list', env=env)
+        with open(out + '.systemd') as f:
+            self.assertTrue(f.read().startswith('LESS=R\n'))
+        self.assertFalse(os.path.exists(out))
+        # --no-pager, and a pager of "cat", print straight to the terminal
+        for args, extra in ((['--no-pager'], {}), ([], {'SYSTEMD_PAGER': 'cat'})):
+            env, out = self.pager_env(**extra)
+            status, tty = on_terminal('--offline', '--root', self.root, *args, 'list', env=env)
+            self.assertTrue(tty.startswith('RANK  NAME'), tty)
+            self.assertFalse(os.path.exists(out))
+
+    def test_relative_nvram_path(self):
+        cwd = tempfile.mkdtemp(prefix='fwregistryctl-cwd-')
+        self.addCleanup(shutil.rmtree, cwd)
+        p = run_in(cwd, '--offline', '--root', self.root, 'resolve', '-a', 'x86_64', '-m', 'q35', '--no-smm',
+                   '--output=qemu', '--nvram', 'vm 1/vars.fd')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"'if=pflash,unit=1,format=raw,file={cwd}/vm 1/vars.fd'", p.stdout)
+
+
+class TestLaunch(unittest.TestCase):
+    """--output=qemu and libvirt, and nvram create, on a tree with one descriptor of each kind."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix='fwregistryctl-launch-')
+        usr = os.path.join(cls.root, 'usr/share/qemu/firmware')
+        os.makedirs(usr)
+        cls.images = os.path.join(cls.root, 'images')
+        os.makedirs(cls.images)
+        for name, content in (('CODE.fd', b'code'), ('VARS.fd', b'vars' * 1000), ('BIOS.bin', b'bios'),
+                              ('ALL.qcow2', b'combined')):
+            with open(os.path.join(cls.images, name), 'wb') as f:
+                f.write(content)
+        secure = json.loads(json.dumps(GOOD))
+        secure['mapping']['executable']['filename'] = f'{cls.images}/CODE.fd'
+        secure['mapping']['nvram-template']['filename'] = f'{cls.images}/VARS.fd'
+        combined = json.loads(json.dumps(GOOD))
+        combined['features'] = []
+        combined['mapping'] = {'device': 'flash', 'mode': 'combined',
+                               'executable': {'filename': f'{cls.images}/ALL.qcow2', 'format': 'qcow2'}}
+        stateless = json.loads(json.dumps(combined))
+        stateless['mapping'] = {'device': 'flash', 'mode': 'stateless',
+                                'executable': {'filename': f'{cls.images}/CODE.fd', 'format': 'raw'}}
+        bios = {'description': 'bios', 'interface-types': ['bios'],
+                'mapping': {'device': 'memory', 'filename': f'{cls.images}/BIOS.bin'},
+                'targets': [{'architecture': 'x86_64', 'machines': ['pc-i440fx-*', 'pc-q35-*']}],
+                'features': [], 'tags': []}
+        for name, d in (('10-secure.json', secure), ('20-combined.json', combined),
+                        ('30-stateless.json', stateless), ('40-bios.json', bios)):
+            with open(os.path.join(usr, name), 'w') as f:
+                json.dump(d, f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root)
+
+    def ctl(self, *args):
+        # the images are named by absolute host paths: --root only moves the descriptors here
+        return run_in(None, '--offline', '--search-path', f'{self.root}/usr/share/qemu/firmware', *args)
+
+    def qemu(self, *args):
+        p = self.ctl('resolve', '-a', 'x86_64', *args, '--output=qemu')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return shlex.split(p.stdout)
+
+    def test_qemu_arguments(self):
+        i = self.images
+        self.assertEqual(self.qemu('-m', 'q35', '--nvram', '/vm/a,b.fd'), [
+            '-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on',
+            '-drive', f'if=pflash,unit=0,format=raw,readonly=on,file={i}/CODE.fd',
+            '-drive', 'if=pflash,unit=1,format=raw,file=/vm/a,,b.fd'])
+        self.assertEqual(self.qemu('--exclude=10-secure.json', '--nvram', '/vm/all.qcow2'), [
+            '-drive', 'if=pflash,unit=0,format=qcow2,file=/vm/all.qcow2'])
+        self.assertEqual(self.qemu('-m', 'pc-q35-9.2', '--mode=stateless'), [
+            '-machine', 'pc-q35-9.2', '-drive', f'if=pflash,unit=0,format=raw,readonly=on,file={i}/CODE.fd'])
+        self.assertEqual(self.qemu('--interface=bios'), ['-bios', f'{i}/BIOS.bin'])
+
+    def test_qemu_needs_the_varstore(self):
+        p = self.ctl('resolve', '-a', 'x86_64', '--output=qemu')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("10-secure.json keeps variables in a per-VM file: give its path with --nvram=PATH", p.stderr)
+        p = self.ctl('resolve', '-a', 'x86_64', '-m', 'pc', '--output=qemu', '--nvram=/x')
+        self.assertEqual(p.returncode, 2)       # no match stays 2
+
+    def test_shell_quoting(self):
+        argv = self.qemu('-m', 'q35', '--nvram', "/vm/it's here.fd")
+        self.assertEqual(argv[-1], "if=pflash,unit=1,format=raw,file=/vm/it's here.fd")
+        p = subprocess.run(['sh', '-c', f'printf "%s\\n" {self.ctl("resolve", "-a", "x86_64", "-m", "q35", "--output=qemu", "--nvram", "/vm/$(x) *").stdout}'],
+                           capture_output=True, text=True)
+        self.assertEqual(p.stdout.splitlines()[-1], 'if=pflash,unit=1,format=raw,file=/vm/$(x) *')
+
+    def test_libvirt(self):
+        p = self.ctl('resolve', '-a', 'x86_64', '--output=libvirt', '--nvram', '/var/lib/vm & co.fd')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os_ = ET.fromstring(f'<os>{p.stdout}</os>')
+        loader, nvram = list(os_)
+        self.assertEqual(loader.tag, 'loader')
+        self.assertEqual(loader.attrib, {'readonly': 'yes', 'secure': 'yes', 'type': 'pflash', 'format': 'raw'})
+        self.assertEqual(loader.text, f'{self.images}/CODE.fd')
+        self.assertEqual(nvram.attrib, {'template': f'{self.images}/VARS.fd', 'templateFormat': 'raw',
+                                        'format': 'raw'})
+        self.assertEqual(nvram.text, '/var/lib/vm & co.fd')
+        p = self.ctl('resolve', '-a', 'x86_64', '--output=libvirt')
+        self.assertEqual(ET.fromstring(f'<os>{p.stdout}</os>')[1].text, None)
+        p = self.ctl('resolve', '-a', 'x86_64', '--interface=bios', '--output=libvirt')
+        self.assertEqual(p.stdout, f"<loader type='rom'>{self.images}/BIOS.bin</loader>\n")
+
+    def test_nvram_create(self):
+        d = tempfile.mkdtemp(prefix='fwregistryctl-vm-')
+        self.addCleanup(shutil.rmtree, d)
+        old = os.umask(0)
+        try:
+            p = run_in(d, '--offline', '--search-path', f'{self.root}/usr/share/qemu/firmware', 'nvram', 'create',
+                       'vm.fd', '-a', 'x86_64', '-m', 'q35')
+        finally:
+            os.umask(old)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stderr, rf"^Created '{d}/vm.fd' from 10-secure.json \((reflink|copy)\)\.\n$")
+        st = os.stat(os.path.join(d, 'vm.fd'))
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+        with open(os.path.join(d, 'vm.fd'), 'rb') as f, open(os.path.join(self.images, 'VARS.fd'), 'rb') as t:
+            self.assertEqual(f.read(), t.read())
+        # never over an existing file, nor through a symlink
+        with open(os.path.join(d, 'vm.fd'), 'wb') as f:
+            f.write(b'the VM\'s variables')
+        os.symlink(os.path.join(d, 'target'), os.path.join(d, 'link.fd'))
+        for name in ('vm.fd', 'link.fd'):
+            p = run_in(d, '--offline', '--search-path', f'{self.root}/usr/share/qemu/firmware', 'nvram', 'create',
+                       name, '-a', 'x86_64')
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stderr, f"fwregistryctl: '{d}/{name}' exists already: nvram create never overwrites "
+                                       "a varstore\n")
+        with open(os.path.join(d, 'vm.fd'), 'rb') as f:
+            self.assertEqual(f.read(), b'the VM\'s variables')
+        self.assertFalse(os.path.exists(os.path.join(d, 'target')))
+        # combined flash: the VM's copy is of the image itself; stateless and memory keep nothing
+        p = self.ctl('nvram', 'create', os.path.join(d, 'all.qcow2'), '-a', 'x86_64', '--exclude=10-secure.json')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.ctl('nvram', 'create', os.path.join(d, 'none.fd'), '-a', 'x86_64', '--interface=bios')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('40-bios.json keeps no variables in a file of the VM\'s', p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, 'none.fd')))
+
+
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'client', 'completion')
+
+
+def complete(line, cwd=None):
+    """What bash completion offers at the end of line, by sourcing the completion and calling it as bash
+    does (COMP_WORDBREAKS splits at '=')."""
+    script = f'''
+source {shlex.quote(os.path.join(COMPLETION, 'fwregistryctl.bash'))}
+line={shlex.quote(line)}
+COMP_LINE=$line COMP_POINT=${{#line}}
+read -ra COMP_WORDS <<< "${{line//=/ = }}"
+[[ $line == *" " ]] && COMP_WORDS+=("")
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+_fwregistryctl
+printf '%s\\n' "${{COMPREPLY[@]}}"
+'''
+    env = dict(os.environ, PATH=os.path.dirname(CTL) + ':' + os.environ['PATH'])
+    p = subprocess.run(['bash', '--norc', '-c', script], capture_output=True, text=True, env=env, cwd=cwd)
+    assert p.returncode == 0, p.stderr
+    return [l for l in p.stdout.splitlines() if l]
+
+
+class TestCompletion(unittest.TestCase):
+    def test_verbs_and_options(self):
+        self.assertEqual(complete('fwregistryctl '), ['status', 'list', 'describe', 'resolve', 'explain', 'monitor',
+                                                      'reload', 'validate', 'nvram'])
+        self.assertEqual(complete('fwregistryctl re'), ['resolve', 'reload'])
+        self.assertIn('--no-ask-password', complete('fwregistryctl reload --no-'))
+        self.assertEqual(complete('fwregistryctl nvram '), ['create'])
+        self.assertEqual(complete('fwregistryctl resolve --out'), ['--output'])
+
+    def test_values_from_the_contract(self):
+        self.assertEqual(complete('fwregistryctl resolve --arch '), ['aarch64', 'arm', 'i386', 'loongarch64',
+                                                                     'riscv64', 'x86_64'])
+        self.assertEqual(complete('fwregistryctl resolve --arch=x'), ['x86_64'])
+        self.assertEqual(complete('fwregistryctl resolve -a x86_64 --output='), ['text', 'qemu', 'libvirt'])
+        self.assertEqual(complete('fwregistryctl list --json='), ['pretty', 'short', 'off'])
+        self.assertEqual(complete('fwregistryctl resolve --mode '), ['split', 'combined', 'stateless'])
+        self.assertIn('secure-boot', complete('fwregistryctl resolve --no-feature='))
+        # and they are the values fwregistryctl itself accepts
+        for option, values in (('--arch', 'aarch64, arm, i386, loongarch64, riscv64 or x86_64'),
+                               ('--device', 'flash, memory, kernel or igvm'), ('--mode', 'split, combined or stateless'),
+                               ('--interface', 'uefi, bios, openfirmware or uboot')):
+            p = run_in(None, '--offline', 'resolve', '-a', 'x86_64', f'{option}=bogus')
+            expected = p.stderr.split('(expected ')[1].split(')')[0].replace(' or ', ', ').split(', ')
+            self.assertEqual(sorted(complete(f'fwregistryctl resolve {option} ')), sorted(expected), option)
+
+    def test_names_from_the_catalogue(self):
+        root = tempfile.mkdtemp(prefix='fwregistryctl-complete-')
+        self.addCleanup(shutil.rmtree, root)
+        os.makedirs(os.path.join(root, 'usr/share/qemu/firmware'))
+        for name in ('50-one.json', '60-two.json'):
+            with open(os.path.join(root, 'usr/share/qemu/firmware', name), 'w') as f:
+                json.dump(GOOD, f)
+        self.assertEqual(complete(f'fwregistryctl --offline --root={root} describe '), ['50-one.json', '60-two.json'])
+        self.assertEqual(complete(f'fwregistryctl --offline --root={root} describe 6'), ['60-two.json'])
+        self.assertEqual(complete(f'fwregistryctl --offline --root={root} resolve --exclude '),
+                         ['50-one.json', '60-two.json'])
+
+    def test_every_option_is_completed(self):
+        help_text = run_in(None, '--help').stdout
+        options = set(re.findall(r'(--[a-z][a-z-]+)', help_text))
+        with open(os.path.join(COMPLETION, 'fwregistryctl.bash')) as f:
+            bash = f.read()
+        with open(os.path.join(COMPLETION, '_fwregistryctl')) as f:
+            zsh = f.read()
+        for option in options:
+            self.assertRegex(bash, rf'{option}\b', f'bash: {option}')
+            self.assertRegex(zsh, rf"'[^']*{option}\b", f'zsh: {option}')
+        verbs = re.findall(r'^  ([a-z]+) ', help_text, re.M)
+        for verb in verbs:
+            self.assertIn(verb, bash)
+            self.assertIn(f"'{verb}:", zsh)
+        p = subprocess.run(['zsh', '-n', os.path.join(COMPLETION, '_fwregistryctl')], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
 
 
 if __name__ == '__main__':

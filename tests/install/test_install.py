@@ -62,6 +62,10 @@ class TestInstall(unittest.TestCase):
             'man 1': os.path.join(d, 'man/man1/fwregistryctl.1'),
             'man 5': os.path.join(d, f'man/man5/{NAME}.5'),
             'python module': os.path.join(p, 'lib/python3/dist-packages/fwregistry/__init__.py'),
+            'bash completion': os.path.join(pkg_var('bash-completion', 'completionsdir', ('datadir', d))
+                                            or os.path.join(d, 'bash-completion/completions'), 'fwregistryctl'),
+            'zsh completion': os.path.join(d, 'zsh', 'vendor-completions' if p == '/usr' else 'site-functions',
+                                           '_fwregistryctl'),
         }
 
     @classmethod

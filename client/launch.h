@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What a launcher needs from a resolved entry: QEMU arguments, libvirt <os> elements, and a VM's own
+ * varstore copied from the template. It formats and copies; which firmware to use is the resolver's call. */
+
+#include <stdio.h>
+
+#include "catalogue.h"
+
+/* Prints the QEMU arguments on one line, quoted for a POSIX shell. machine may be NULL (then only the
+ * properties the firmware needs are set); nvram is the VM's varstore (split flash) or its copy of the image
+ * (combined flash), and required for those. Returns 0, or -EINVAL with a message printed. */
+int launch_print_qemu(const Entry *e, const char *machine, const char *nvram, FILE *f);
+
+/* Prints <loader> and <nvram> (or <kernel>) for a domain's <os>. nvram may be NULL: libvirt then picks the
+ * varstore's path. Returns 0, or -EINVAL with a message printed. */
+int launch_print_libvirt(const Entry *e, const char *nvram, FILE *f);
+
+/* Creates path, mode 0600, as a copy of the entry's nvram template (split flash) or of its image (combined
+ * flash): a reflink where the file system can, never over an existing file. Returns 0 (*ret_reflinked says
+ * how), -EEXIST, or another -errno; -EINVAL with a message printed when the firmware keeps no varstore. */
+int launch_nvram_create(const Entry *e, const char *path, bool *ret_reflinked);
