@@ -556,7 +556,7 @@ static void print_legend(size_t n, const char *singular, const char *plural, con
 static bool is_shadowed(const Entry *e) {
         const Descriptor *d = e->descriptor;
 
-        return e->state == ENTRY_INVALID && d && d->unreadable && d->n_problems > 0 &&
+        return e->state == ENTRY_INVALID && d && d->n_problems > 0 &&
                 strncmp(d->problems[0].message, "shadowed by '", 13) == 0;
 }
 
@@ -950,7 +950,7 @@ static void print_lines(const char *key, char * const *l) {
 
 static int print_status(const Status *st) {
         _cleanup_(freep) char *generation = strdup_printf("%" PRIu64, st->generation),
-                *count = strdup_printf("%u (%u invalid)", st->count, st->invalid_count),
+                *count = strdup_printf("%u valid, %u invalid", st->count, st->invalid_count),
                 *archs = strv_join(st->architectures, " "), *features = strv_join(st->features, " ");
         _cleanup_(strv_freep) char **watched = NULL;
         int r;
@@ -1015,11 +1015,11 @@ static int offline_status(const Catalogue *c, Status *st) {
 
                 if (e->state == ENTRY_MASKED)
                         continue;
-                st->count++;
-                if (e->state != ENTRY_VALID) {
+                if (e->state != ENTRY_VALID) {  /* counted apart, as the daemon's Count does */
                         st->invalid_count++;
                         continue;
                 }
+                st->count++;
                 archs |= e->descriptor->architecture_mask;
                 features |= e->descriptor->feature_mask;
         }
