@@ -17,20 +17,22 @@ static pid_t agent_pid;
 
 /* In the child: only the terminal and the notify fd stay open, then pkttyagent takes over. */
 static _Noreturn void agent_exec(int notify_fd) {
+        const int fd = 3;
         char fd_arg[16];
 
         (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
-        for (int fd = 3; fd < 1024; fd++)
-                if (fd != notify_fd)
-                        (void) close(fd);
-        if (fcntl(notify_fd, F_SETFD, 0) < 0)     /* inherited across exec */
+        /* the notify fd becomes fd 3, without O_CLOEXEC; nothing else of ours goes along */
+        if (notify_fd != fd && dup2(notify_fd, fd) < 0)
                 _exit(EXIT_FAILURE);
+        if (fcntl(fd, F_SETFD, 0) < 0)
+                _exit(EXIT_FAILURE);
+        (void) close_range(fd + 1, ~0U, 0);
         if (!isatty(STDOUT_FILENO)) {           /* the questions go to the terminal, not into a pipe */
                 int tty = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
                 if (tty >= 0)
                         (void) dup2(tty, STDOUT_FILENO);
         }
-        snprintf(fd_arg, sizeof(fd_arg), "%d", notify_fd);
+        snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
         execl(POLKIT_AGENT_PATH, POLKIT_AGENT_PATH, "--notify-fd", fd_arg, "--fallback", (char *) NULL);
         _exit(EXIT_FAILURE);
 }

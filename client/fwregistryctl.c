@@ -289,6 +289,43 @@ static int parse_request_option(int c, const char *v, Request *r) {
         }
 }
 
+/* The long option closest to what was typed (at most two edits away), for "did you mean". */
+static const char *closest_option(const struct option *options, const char *typed) {
+        const char *best = NULL;
+        size_t best_distance = 3, n = strcspn(typed, "=");
+
+        for (const struct option *o = options; o->name; o++) {
+                size_t m = strlen(o->name), prev[64], cur[64];
+
+                if (n >= ELEMENTSOF(prev) || m >= ELEMENTSOF(prev))
+                        continue;
+                for (size_t j = 0; j <= m; j++)
+                        prev[j] = j;
+                for (size_t i = 1; i <= n; i++) {       /* Levenshtein, one row at a time */
+                        cur[0] = i;
+                        for (size_t j = 1; j <= m; j++) {
+                                size_t sub = prev[j - 1] + (typed[i - 1] != o->name[j - 1]);
+                                size_t ins_del = prev[j] < cur[j - 1] ? prev[j] + 1 : cur[j - 1] + 1;
+                                cur[j] = ins_del < sub ? ins_del : sub;
+                        }
+                        memcpy(prev, cur, sizeof(size_t) * (m + 1));
+                }
+                if (prev[m] < best_distance) {
+                        best_distance = prev[m];
+                        best = o->name;
+                }
+        }
+        return best;
+}
+
+static int unknown_option(const struct option *options, const char *typed) {
+        const char *guess = strncmp(typed, "--", 2) == 0 ? closest_option(options, typed + 2) : NULL;
+
+        if (guess)
+                return fail("Unknown option '%s' (did you mean --%s? see --help for the options)", typed, guess);
+        return fail("Unknown option '%s' (see --help for the options)", typed);
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help",             no_argument,       NULL, 'h'                  },
@@ -392,7 +429,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case '?':
                         if (optopt > 0 && optopt < 0x100 && !strchr(argv[optind - 1], '='))
                                 return fail("Unknown option '-%c' (see --help for the options)", optopt);
-                        return fail("Unknown option '%s' (see --help for the options)", argv[optind - 1]);
+                        return unknown_option(options, argv[optind - 1]);
                 default:
                         r = parse_request_option(c, optarg, &arg.request);
                         if (r < 0)

@@ -342,6 +342,8 @@ class TestTool(unittest.TestCase):
                 (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create)"),
                 (['nvram', 'create'], 'nvram needs create PATH'),
                 (['--frob', 'list'], "Unknown option '--frob' (see --help for the options)"),
+                (['resolve', '--arhc=x86_64'],
+                 "Unknown option '--arhc=x86_64' (did you mean --arch? see --help for the options)"),
                 (['-z', 'list'], "Unknown option '-z' (see --help for the options)"),
                 (['list', '--arch'], "Option '--arch' needs a value (see --help)"),
                 (['--json=yaml', 'list'], "Unknown --json mode 'yaml' (expected pretty, short or off)"),
