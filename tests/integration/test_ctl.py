@@ -16,7 +16,7 @@ import unittest
 import dbus
 import dbusmock
 
-from fwtest import CTL, USR, DaemonTestCase, flash
+from fwtest import USR, DaemonTestCase, flash
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'client'))
 NOBODY = 65534

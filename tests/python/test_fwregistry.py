@@ -4,7 +4,7 @@
 there, talking to the real daemon on a private bus. Also runs the examples of docs/python.md as written."""
 
 import asyncio
-import json
+import atexit
 import os
 import re
 import selectors
@@ -15,9 +15,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
-from fwtest import BUILD_DIR, ETC, SOURCE_DIR, USR, DaemonTestCase, flash, wait_until  # noqa: E402
-
-from gi.repository import GLib  # noqa: E402
+from fwtest import BUILD_DIR, SOURCE_DIR, USR, DaemonTestCase, flash, wait_until  # noqa: E402
 
 
 def install_module():
@@ -31,16 +29,12 @@ def install_module():
 
 
 DESTDIR, SITE = install_module()
+atexit.register(shutil.rmtree, DESTDIR, ignore_errors=True)
 sys.path.insert(0, SITE)
 import fwregistry  # noqa: E402
 
 
 class TestModule(DaemonTestCase):
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(DESTDIR, ignore_errors=True)
-        super().tearDownClass()
-
     def setUp(self):
         super().setUp()
         self.client = fwregistry.Client(address=self.bus_address)
