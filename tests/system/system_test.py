@@ -140,6 +140,11 @@ def wait(proc, results, console, deadline):
     return os.path.exists(results) and DONE in open(results, errors='replace').read()
 
 
+def ignore_signals():
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def stop(proc):
     """Ends a boot that is still running: a clean poweroff request first, then SIGKILL."""
     if proc.poll() is not None:
@@ -165,6 +170,7 @@ def boot_nspawn(work, root, console_path, deadline):
         try:
             ok = wait(proc, results, console_path, deadline)
         finally:
+            ignore_signals()        # a second signal must not cut the cleanup short
             stop(proc)
     return ok, results
 
@@ -179,12 +185,14 @@ def kvm_works(kernel):
                                  '-no-reboot', '-nic', 'none', '-serial', f'file:{out.name}', '-monitor', 'none',
                                  '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        seen = False
-        while time.monotonic() < deadline and proc.poll() is None and not seen:
-            seen = b'Linux version' in open(out.name, 'rb').read()
-            time.sleep(0.2)
-        stop(proc)
+        try:
+            deadline = time.monotonic() + 10
+            seen = False
+            while time.monotonic() < deadline and proc.poll() is None and not seen:
+                seen = b'Linux version' in open(out.name, 'rb').read()
+                time.sleep(0.2)
+        finally:
+            stop(proc)
         return seen or b'Linux version' in open(out.name, 'rb').read()
 
 
@@ -214,6 +222,7 @@ def boot_vm(work, root, console_path, deadline):
     try:
         ok = wait(proc, results, console_path, deadline)
     finally:
+        ignore_signals()
         stop(proc)
     return ok, results
 
@@ -282,6 +291,7 @@ def main():
         log(f'{mode}: booted, checked and powered off after {time.monotonic() - start:.0f} s')
         report(ok, results, console_path)
     finally:
+        ignore_signals()        # a second signal must not cut the cleanup short
         shutil.rmtree(work, ignore_errors=True)
 
 
