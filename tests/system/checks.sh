@@ -77,12 +77,7 @@ wait_for() {
         grep -- "$2" "$1"
 }
 
-# resolve BUS-ARGS... -- REQUEST...: the name of the descriptor Resolve returns
-resolve_name() {
-        busctl "$@" --json=short call $NAME $OBJ $IFACE Resolve 'a{sv}' |
-                grep -o '"name":{"type":"s","data":"[^"]*"' | sed 's/.*"data":"//; s/"$//'
-}
-export -f emit as as_session expect_error wait_for resolve_name
+export -f as as_session expect_error wait_for
 
 # the system bus is the implementation this tree was built for (FWREGISTRY_TEST_BUS, set by the fixture unit)
 system_bus() {
