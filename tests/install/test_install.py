@@ -108,6 +108,19 @@ class TestInstall(unittest.TestCase):
         with open(self.path('sysusers')) as f:
             self.assertRegex(f.read(), r'(?m)^u fwregistry ')
 
+    def test_what_a_minimal_system_needs(self):
+        """Offline guards for what the system suite found on a booted Debian: polkitd answers the daemon's user
+        only as an owner of the action, and a minimal system has no /bin/kill (procps)."""
+        with open(self.path('sysusers')) as f:
+            user = re.search(r'(?m)^u (\S+) ', f.read()).group(1)
+        action = ET.parse(self.path('polkit action')).getroot().find('action')
+        owners = [a.text for a in action.findall('annotate') if a.get('key') == 'org.freedesktop.policykit.owner']
+        self.assertEqual(owners, [f'unix-user:{user}'])
+        for what in ('system unit', 'user unit'):
+            with open(self.path(what)) as f:
+                commands = re.findall(r'(?m)^Exec\w+=[-@:+!]*(\S+)', f.read())
+            self.assertEqual(set(commands) - {self.expected['daemon'], 'busctl'}, set(), what)
+
     def verified_copy(self, what):
         """The unit with its binary pointing into the DESTDIR, so that verify can check it exists."""
         with open(self.path(what)) as f:

@@ -1,0 +1,311 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The checks of the system test, run as root inside the booted test system by fwregistryd-test.service (a test
+# fixture, not part of the package). Writes TAP: "ok N - name" or "not ok N - name", each followed by its evidence
+# as "# " lines, to the results directory (a bind mount under systemd-nspawn) and, in a VM, to the second serial
+# port. Ends with a "# fwregistryd-system-test: done" line and powers the system off.
+set -u
+
+RESULTS=/var/lib/fwregistryd-test/results.tap
+DEBS=/var/cache/fwregistryd-test/debs
+NAME=io.github.fwregistryd.FirmwareRegistry1
+OBJ=/io/github/fwregistryd/FirmwareRegistry1
+IFACE=$NAME.Manager
+USER_NAME=fwtest            # an unprivileged user, no polkit rule
+ADMIN_NAME=fwtest-admin     # an unprivileged user that a polkit rule allows to reload
+export NAME OBJ IFACE USER_NAME ADMIN_NAME DEBS
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 LC_ALL=C.UTF-8
+
+serial=
+systemd-detect-virt --vm --quiet && [ -c /dev/ttyS1 ] && serial=/dev/ttyS1
+[ -n "$serial" ] && stty -F "$serial" raw -echo 2>/dev/null
+
+emit() {
+        printf '%s\n' "$@" >>"$RESULTS"
+        [ -z "$serial" ] || printf '%s\n' "$@" >"$serial"
+}
+
+n=0
+# run NAME FUNCTION: one check, bounded in time; its output is the evidence
+run() {
+        local name=$1 fn=$2 out rc
+        n=$((n + 1))
+        out=$(timeout --kill-after=5 "${CHECK_TIMEOUT:-120}" bash -c "set -u; $fn" 2>&1)
+        rc=$?
+        [ $rc -eq 124 ] && out+=$'\n'"timed out after ${CHECK_TIMEOUT:-120} s"
+        if [ $rc -eq 0 ]; then
+                emit "ok $n - $name"
+        else
+                emit "not ok $n - $name"
+        fi
+        # evidence: the last 40 lines are enough to judge, and keep the serial port fast
+        [ -z "$out" ] || emit "$(printf '%s\n' "$out" | tail -n 40 | sed 's/^/# /')"
+}
+
+# as USER ARGS...: a command as an unprivileged user, with a clean environment
+as() {
+        local u=$1
+        shift
+        setpriv --reuid="$u" --regid="$u" --init-groups \
+                env -i PATH="$PATH" HOME="$(getent passwd "$u" | cut -d: -f6)" LC_ALL=C.UTF-8 "$@"
+}
+
+# as_session USER ARGS...: the same, on the user's session bus
+as_session() {
+        local u=$1 uid
+        shift
+        uid=$(id -u "$u")
+        as "$u" XDG_RUNTIME_DIR=/run/user/$uid DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$uid/bus "$@"
+}
+
+# expect_error NAME COMMAND...: the command fails and prints the D-Bus error NAME
+expect_error() {
+        local want=$1 out
+        shift
+        out=$("$@" 2>&1) && { echo "unexpected success: $out"; return 1; }
+        echo "$out"
+        grep -q -- "$want" <<<"$out" || { echo "expected $want"; return 1; }
+}
+
+# wait_for FILE PATTERN SECONDS: polls until FILE has a line matching PATTERN
+wait_for() {
+        local deadline=$((SECONDS + $3))
+        until grep -q -- "$2" "$1" 2>/dev/null; do
+                [ $SECONDS -lt $deadline ] || { echo "no line matching '$2' in $1 within $3 s:"; cat "$1"; return 1; }
+                sleep 0.2
+        done
+        grep -- "$2" "$1"
+}
+
+export -f as as_session expect_error wait_for
+
+# the system bus is the implementation this tree was built for (FWREGISTRY_TEST_BUS, set by the fixture unit)
+system_bus() {
+        unit=$(systemctl show -P Id dbus.service)
+        exe=$(readlink /proc/$(systemctl show -P MainPID dbus.service)/exe)
+        echo "dbus.service is $unit, running $exe; expected: ${FWREGISTRY_TEST_BUS:-unset}"
+        case "${FWREGISTRY_TEST_BUS:-}" in
+        dbus) [ "$unit" = dbus.service ] && [ "${exe##*/}" = dbus-daemon ] ;;
+        dbus-broker) [ "$unit" = dbus-broker.service ] && [ "${exe##*/}" = dbus-broker-launch ] ;;
+        *) false ;;
+        esac
+}
+
+boot_running() {
+        state=$(systemctl is-system-running --wait)
+        echo "is-system-running: $state"
+        [ "$state" = running ]
+}
+
+no_failed_units() {
+        failed=$(systemctl list-units --failed --no-legend --plain)
+        echo "failed units: ${failed:-none}"
+        [ -z "$failed" ]
+}
+
+sysusers_user() {
+        getent passwd fwregistry || { echo 'no fwregistry user'; return 1; }
+        getent group fwregistry
+        uid=$(id -u fwregistry)
+        [ "$uid" -lt 1000 ] || { echo "uid $uid is not a system uid"; return 1; }
+}
+
+service_sandboxed() {
+        systemctl is-active fwregistryd.service || return 1
+        systemctl show -p Type -p User -p MainPID -p ActiveEnterTimestamp fwregistryd.service
+        pid=$(systemctl show -P MainPID fwregistryd.service)
+        owner=$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetConnectionUnixUser \
+                s $NAME | cut -d' ' -f2)
+        echo "bus name owned by uid $owner; fwregistry is uid $(id -u fwregistry)"
+        [ "$owner" = "$(id -u fwregistry)" ] || return 1
+        grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/$pid/status | tee /tmp/st
+        grep -q "^Uid:[[:space:]]*$(id -u fwregistry)[[:space:]]" /tmp/st &&
+        [ "$(grep -c '^Cap...:[[:space:]]*0000000000000000$' /tmp/st)" = 5 ] &&
+        grep -q '^NoNewPrivs:[[:space:]]*1$' /tmp/st &&
+        grep -q '^Seccomp:[[:space:]]*2$' /tmp/st
+}
+
+units_verify() {
+        # --man=no: a minimal system has no man; the install suite checks that the pages are installed
+        out=$(systemd-analyze verify --man=no fwregistryd.service 2>&1; as_session "$USER_NAME" systemd-analyze \
+                --user verify --man=no fwregistryd.service 2>&1)
+        echo "systemd-analyze verify (system and user unit): ${out:-no findings}"
+        [ -z "$out" ]
+}
+
+security_score() {
+        systemd-analyze security --no-pager fwregistryd.service | tail -n 12
+        score=$(systemd-analyze security --no-pager fwregistryd.service | sed -n 's/.*Overall exposure level.*: \([0-9.]*\).*/\1/p')
+        echo "score: $score"
+        awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 0.5) }'
+}
+
+# dpkg_install PACKAGE DESCRIPTOR ARCH MACHINE: installing a firmware package while the daemon runs is announced
+# with CatalogueChanged, and its descriptor then resolves
+dpkg_install() {
+        mon=$(mktemp)
+        chmod 644 "$mon"
+        as "$USER_NAME" fwregistryctl monitor >"$mon" 2>&1 &
+        wait_for "$mon" 'Monitoring' 10 >/dev/null || return 1
+        dpkg -i "$DEBS/$1"_*.deb | tail -n 2
+        wait_for "$mon" "+$2" 30
+        rc=$?
+        kill $!
+        [ $rc -eq 0 ] || return 1
+        got=$(as "$USER_NAME" fwregistryctl resolve --arch "$3" --machine "$4")
+        echo "$got" | head -n 3
+        grep -q "name: .*-edk2-$3" <<<"$got"
+}
+
+unpriv_resolve() {
+        out=$(as "$USER_NAME" busctl call $NAME $OBJ $IFACE Resolve 'a{sv}' 3 architecture s x86_64 machine s q35 \
+                features 'a{sb}' 1 secure-boot true)
+        echo "$out" | cut -c1-300
+        grep -q 'secure' <<<"$out"
+}
+
+unpriv_list() {
+        out=$(as "$USER_NAME" busctl call $NAME $OBJ $IFACE List 'a{sv}' 0)
+        echo "$out" | cut -c1-200
+        grep -q '60-edk2-aarch64.json' <<<"$out" && grep -q '60-edk2-x86_64.json' <<<"$out"
+}
+
+unpriv_tree() {
+        out=$(as "$USER_NAME" busctl tree $NAME)
+        echo "$out"
+        grep -q "$OBJ/firmware/" <<<"$out"
+}
+
+unpriv_ctl() {
+        as "$USER_NAME" fwregistryctl list || return 1
+        as "$USER_NAME" fwregistryctl resolve --arch aarch64 --machine virt
+}
+
+policy_request_name() {
+        expect_error org.freedesktop.DBus.Error.AccessDenied as "$USER_NAME" dbus-send --system --print-reply \
+                --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.RequestName string:$NAME uint32:0
+}
+
+policy_properties_set() {
+        expect_error org.freedesktop.DBus.Error.AccessDenied as "$USER_NAME" dbus-send --system --print-reply \
+                --dest=$NAME $OBJ org.freedesktop.DBus.Properties.Set string:$IFACE string:Version variant:string:1
+}
+
+# an unprivileged user with no rule: polkit wants an administrator, which a non-interactive call cannot have
+reload_denied() {
+        expect_error org.freedesktop.DBus.Error.InteractiveAuthorizationRequired as "$USER_NAME" dbus-send \
+                --system --print-reply --dest=$NAME $OBJ $IFACE.Reload
+}
+
+# the same with interactive authorization allowed (fwregistryctl allows it): polkit is asked to start a dialog,
+# finds no agent, says no
+reload_interactive() {
+        expect_error 'Not allowed to reload' as "$USER_NAME" fwregistryctl reload
+}
+
+reload_rule() {
+        as "$ADMIN_NAME" busctl --allow-interactive-authorization=no call $NAME $OBJ $IFACE Reload &&
+        echo "Reload() as $ADMIN_NAME: done"
+}
+
+reload_root() {
+        busctl --allow-interactive-authorization=no call $NAME $OBJ $IFACE Reload && echo 'Reload() as root: done'
+}
+
+systemctl_reload() {
+        systemctl reload fwregistryd.service || { systemctl status --no-pager -n 5 fwregistryd.service; return 1; }
+        systemctl is-active fwregistryd.service
+        journalctl -b -u fwregistryd.service -n 3 --no-pager -o cat
+}
+
+activation() {
+        systemctl stop fwregistryd.service
+        echo "after stop: $(systemctl is-active fwregistryd.service)"
+        as "$USER_NAME" busctl get-property $NAME $OBJ $IFACE Count || return 1
+        echo "after a call: $(systemctl is-active fwregistryd.service)"
+        systemctl is-active --quiet fwregistryd.service
+}
+
+user_instance() {
+        uid=$(id -u "$USER_NAME")
+        home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+        as "$USER_NAME" mkdir -p "$home/.config/qemu/firmware"
+        # a descriptor of the user's own, ranked first, for the firmware that the system has
+        as "$USER_NAME" cp /usr/share/qemu/firmware/60-edk2-x86_64.json "$home/.config/qemu/firmware/10-mine.json"
+        systemctl start user@$uid.service || return 1
+        echo "user instance before the first call: $(systemctl --user -M "$USER_NAME@" is-active fwregistryd.service)"
+        scope=$(as_session "$USER_NAME" busctl --user get-property $NAME $OBJ $IFACE Scope) || return 1
+        echo "Scope: $scope"
+        echo "user instance after: $(systemctl --user -M "$USER_NAME@" is-active fwregistryd.service)"
+        got=$(as_session "$USER_NAME" fwregistryctl --user resolve --arch x86_64 --machine q35 2>&1)
+        echo "$got" | head -n 3
+        [ "$scope" = 's "user"' ] && grep -q 10-mine.json <<<"$got"
+}
+
+systemctl_reload_user() {
+        systemctl --user -M "$USER_NAME@" reload fwregistryd.service || {
+                systemctl --user -M "$USER_NAME@" status --no-pager -n 5 fwregistryd.service; return 1; }
+        systemctl --user -M "$USER_NAME@" is-active fwregistryd.service
+}
+
+dpkg_remove() {
+        mon=$(mktemp)
+        chmod 644 "$mon"
+        as "$USER_NAME" fwregistryctl monitor >"$mon" 2>&1 &
+        wait_for "$mon" 'Monitoring' 10 >/dev/null || return 1
+        dpkg -r ovmf qemu-efi-aarch64 | tail -n 2
+        wait_for "$mon" '-60-edk2-aarch64.json' 30 && wait_for "$mon" '-60-edk2-x86_64.json' 30
+        rc=$?
+        kill $!
+        [ $rc -eq 0 ] || return 1
+        expect_error 'No firmware matches' as "$USER_NAME" busctl call $NAME $OBJ $IFACE Resolve 'a{sv}' 1 architecture s x86_64
+}
+
+journal_clean() {
+        uid=$(id -u "$USER_NAME")
+        echo '--- fwregistryd.service (system):'
+        journalctl -b --no-pager -o short-monotonic -u fwregistryd.service | tail -n 8
+        echo '--- fwregistryd.service (user):'
+        journalctl -b --no-pager -o short-monotonic _UID=$uid _SYSTEMD_USER_UNIT=fwregistryd.service | tail -n 4
+        bad=$(journalctl -b --no-pager -o short-monotonic -p warning -u fwregistryd.service;
+              journalctl -b --no-pager -o short-monotonic -p warning _SYSTEMD_USER_UNIT=fwregistryd.service;
+              journalctl -b --no-pager -o short-monotonic -p warning USER_UNIT=fwregistryd.service)
+        bad=$(grep -v '^-- No entries --$' <<<"$bad")
+        echo "--- warnings and errors: ${bad:-none}"
+        [ -z "$bad" ]
+}
+
+export -f system_bus boot_running no_failed_units sysusers_user service_sandboxed units_verify security_score dpkg_install \
+        unpriv_resolve unpriv_list unpriv_tree unpriv_ctl policy_request_name policy_properties_set reload_denied \
+        reload_interactive reload_rule reload_root systemctl_reload activation user_instance systemctl_reload_user \
+        dpkg_remove journal_clean
+
+emit "# fwregistryd-system-test: started in $(systemd-detect-virt), kernel $(uname -r)"
+CHECK_TIMEOUT=240 run 'boot reaches running' boot_running
+run 'no failed units' no_failed_units
+run "system bus: ${FWREGISTRY_TEST_BUS:-}" system_bus
+run 'sysusers created the fwregistry user' sysusers_user
+run 'service active as fwregistry, no capabilities, NoNewPrivs, seccomp' service_sandboxed
+run 'systemd-analyze security: exposure at most 0.5' security_score
+run 'dpkg -i ovmf: announced, resolves' 'dpkg_install ovmf 60-edk2-x86_64.json x86_64 q35'
+run 'dpkg -i qemu-efi-aarch64: announced, resolves' 'dpkg_install qemu-efi-aarch64 60-edk2-aarch64.json aarch64 virt'
+run 'unprivileged Resolve' unpriv_resolve
+run 'unprivileged List' unpriv_list
+run 'unprivileged busctl tree' unpriv_tree
+run 'unprivileged fwregistryctl list and resolve' unpriv_ctl
+run 'bus policy refuses RequestName' policy_request_name
+run 'bus policy refuses Properties.Set' policy_properties_set
+run 'Reload refused without authorization: polkit wants interactive authorization' reload_denied
+run 'Reload with interactive authorization allowed: polkit asked, no agent, denied' reload_interactive
+run 'Reload allowed by a polkit rule' reload_rule
+run 'Reload as root' reload_root
+run 'systemctl reload fwregistryd' systemctl_reload
+run 'D-Bus activation after systemctl stop' activation
+run 'user instance: session bus activation, ~/.config/qemu/firmware' user_instance
+run 'systemctl --user reload fwregistryd' systemctl_reload_user
+run 'systemd-analyze verify: both units clean' units_verify
+run 'dpkg -r: announced, no longer resolves' dpkg_remove
+run 'journal of both units: no warning or error' journal_clean
+emit "1..$n" "# fwregistryd-system-test: done"
+sync
+systemctl poweroff --no-block
