@@ -3,7 +3,9 @@
 /* fwregistryctl: validates descriptor files for packagers and queries the firmware catalogue, either through
  * fwregistryd or, with --offline, by loading the catalogue in this process. */
 
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "catalogue.h"
@@ -18,6 +20,7 @@ typedef struct Options {
         bool user;
         bool json;
         bool legend;
+        bool wide;
         char *root;
         char *search_path;
         char **extra_dirs;
@@ -30,6 +33,8 @@ static void options_done(void) {
         free(arg.root);
         free(arg.search_path);
         strv_free(arg.extra_dirs);
+        if (arg.request.has_nvram && arg.request.nvram_fd >= 0)
+                close(arg.request.nvram_fd);
         request_done(&arg.request);
 }
 
@@ -43,7 +48,8 @@ static int help(void) {
                "  explain                 Show why each descriptor matches or not\n"
                "  monitor                 Print catalogue changes as they happen\n"
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
-               "  validate FILE...        Check descriptor files (offline, for packagers)\n\n"
+               "  validate FILE...        Check descriptor files (offline, for packagers)\n"
+               "  nvram inspect PATH      Show a varstore's layout and the descriptors it fits\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -54,7 +60,8 @@ static int help(void) {
                "     --search-path=DIRS   Colon-separated directories, most general first (offline)\n"
                "     --extra-dir=DIR      Add a most general directory (offline)\n"
                "     --json               Print JSON\n"
-               "     --no-legend          Print no table header\n\n"
+               "     --no-legend          Print no table header\n"
+               "     --wide               List sizes, digests and varstore layouts too\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
                "  -a --arch=ARCH          x86_64, aarch64, i386, arm, riscv64, loongarch64\n"
                "  -m --machine=TYPE       Machine type or alias (q35, pc, virt)\n"
@@ -71,6 +78,7 @@ static int help(void) {
                "     --exclude=NAME       Skip a descriptor (repeatable)\n"
                "     --executable=PATH    Only descriptors whose image is PATH\n"
                "     --nvram-template=PATH  Only descriptors whose variable store template is PATH\n"
+               "     --nvram=PATH         Only descriptors whose template a VM's varstore PATH fits\n"
                "     --include-invalid, --include-masked  (list)\n",
                program_invocation_short_name);
         return 0;
@@ -104,6 +112,8 @@ enum {
         ARG_NVRAM_TEMPLATE,
         ARG_INCLUDE_INVALID,
         ARG_INCLUDE_MASKED,
+        ARG_NVRAM,
+        ARG_WIDE,
 };
 
 static int fail(const char *fmt, ...) _printf_(1, 2);
@@ -122,6 +132,26 @@ static int set_string(char **s, const char *v) {
         free(*s);
         *s = strdup(v);
         return *s ? 0 : -ENOMEM;
+}
+
+/* Opens a VM's varstore for the nvram key: the daemon gets the descriptor, offline its head is read here. */
+static int open_nvram(Request *r, const char *path) {
+        _cleanup_(closep) int fd = -1;
+        int k;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return fail("Cannot open '%s': %s", path, strerror(errno));
+        k = varstore_read_fd(fd, &r->nvram);
+        if (k == -EBADFD)
+                return fail("'%s' is not a regular file", path);
+        if (k < 0)
+                return fail("Cannot read '%s': %s", path, strerror(-k));
+        if (r->has_nvram && r->nvram_fd >= 0)
+                close(r->nvram_fd);
+        r->has_nvram = true;
+        r->nvram_fd = TAKE_FD(fd);
+        return 0;
 }
 
 static int parse_formats(Request *r, const char *v) {
@@ -197,6 +227,8 @@ static int parse_request_option(int c, const char *v, Request *r) {
                 return set_string(&r->executable, v);
         case ARG_NVRAM_TEMPLATE:
                 return set_string(&r->nvram_template, v);
+        case ARG_NVRAM:
+                return open_nvram(r, v);
         case ARG_INCLUDE_INVALID:
                 r->include_invalid = true;
                 return 0;
@@ -242,6 +274,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "nvram-template",   required_argument, NULL, ARG_NVRAM_TEMPLATE   },
                 { "include-invalid",  no_argument,       NULL, ARG_INCLUDE_INVALID  },
                 { "include-masked",   no_argument,       NULL, ARG_INCLUDE_MASKED   },
+                { "nvram",            required_argument, NULL, ARG_NVRAM            },
+                { "wide",             no_argument,       NULL, ARG_WIDE             },
                 {}
         };
         int c, r;
@@ -281,6 +315,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_LEGEND:
                         arg.legend = false;
+                        break;
+                case ARG_WIDE:
+                        arg.wide = true;
                         break;
                 case '?':
                         return -EINVAL;
@@ -414,6 +451,47 @@ static char *device_text(const Descriptor *d) {
         return strdup(device_to_string(d->device));
 }
 
+/* The template's layout in a table cell: "edk2-authenticated/0x84000", "blank", "-" for none. */
+static char *varstore_text(const Entry *e) {
+        const ImageFacts *f = e->vars.facts;
+
+        if (!f)
+                return strdup("-");
+        if (f->varstore.format == VARSTORE_UNKNOWN)
+                return strdup("unknown");
+        if (f->varstore.volume_size > 0)
+                return strdup_printf("%s/0x%" PRIx64, varstore_format_to_string(f->varstore.format),
+                                     f->varstore.volume_size);
+        return strdup(varstore_format_to_string(f->varstore.format));
+}
+
+/* list --wide: the facts of each descriptor's images. */
+static int print_list_wide(const Entry *const *entries, size_t n) {
+        _cleanup_(table_freep) Table *t = NULL;
+        int r = 0;
+
+        t = table_new("RANK", "NAME", "STATE", "SIZE", "EXECUTABLE-SHA256", "VARSTORE", "VARS-SIZE",
+                      "NVRAM-TEMPLATE-SHA256", NULL);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const Entry *e = entries[i];
+                const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
+                _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *varstore = varstore_text(e),
+                        *size = image ? strdup_printf("%" PRIu64, image->size) : strdup("-"),
+                        *vars_size = vars ? strdup_printf("%" PRIu64, vars->size) : strdup("-");
+
+                if (!rank || !varstore || !size || !vars_size)
+                        return -ENOMEM;
+                r = table_add_row(t, rank, e->name, entry_state_name(e), size,
+                                  image && !isempty(image->sha256) ? image->sha256 : "-", varstore, vars_size,
+                                  vars && !isempty(vars->sha256) ? vars->sha256 : "-", NULL);
+        }
+        if (r < 0)
+                return r;
+        return table_print(t, stdout, arg.legend);
+}
+
 static int print_list(const Entry *const *entries, size_t n, uint64_t generation) {
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
@@ -436,6 +514,8 @@ static int print_list(const Entry *const *entries, size_t n, uint64_t generation
                 print_json_and_free(render_gen_steal(g));
                 return 0;
         }
+        if (arg.wide)
+                return print_list_wide(entries, n);
 
         t = table_new("RANK", "NAME", "STATE", "INTERFACE", "DEVICE", "TARGETS", "FEATURES", NULL);
         if (!t)
@@ -446,10 +526,7 @@ static int print_list(const Entry *const *entries, size_t n, uint64_t generation
                 _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *targets = targets_to_string(d),
                         *interfaces = strv_join(d ? d->interface_types : NULL, ","),
                         *features = strv_join(d ? d->features : NULL, ","), *device = device_text(d);
-                const char *state = e->state != ENTRY_VALID ? entry_state_to_string(e->state) :
-                                    entry_files_ok(e) ? "ok" : "files-missing";
-
-                r = table_add_row(t, rank, e->name, state, interfaces, device, targets, features, NULL);
+                r = table_add_row(t, rank, e->name, entry_state_name(e), interfaces, device, targets, features, NULL);
         }
         if (r < 0)
                 return r;
@@ -492,6 +569,23 @@ static void print_field(const char *key, const char *value) {
                 printf("%15s: %s\n", key, value);
 }
 
+/* Sizes, digests and the template's layout, under the keys of the bus API. */
+static int print_entry_facts(const Entry *e) {
+        const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
+        _cleanup_(freep) char *size = image ? strdup_printf("%" PRIu64, image->size) : NULL,
+                *vars_size = vars ? strdup_printf("%" PRIu64, vars->size) : NULL,
+                *layout = vars ? varstore_to_string(&vars->varstore) : NULL;
+
+        if ((image && !size) || (vars && (!vars_size || !layout)))
+                return -ENOMEM;
+        print_field("executable-size", size);
+        print_field("executable-sha256", image ? image->sha256 : NULL);
+        print_field("nvram-template-size", vars_size);
+        print_field("nvram-template-sha256", vars ? vars->sha256 : NULL);
+        print_field("varstore", layout);
+        return 0;
+}
+
 static int print_entry(const Entry *e) {
         const Descriptor *d = e->descriptor;
         _cleanup_(freep) char *targets = targets_to_string(d), *features = strv_join(d->features, " "),
@@ -521,7 +615,8 @@ static int print_entry(const Entry *e) {
         print_field("targets", targets);
         print_field("features", features);
         print_field("files-ok", entry_files_ok(e) ? "yes" : "no");
-        return 0;
+        print_field("state", entry_state_name(e));
+        return print_entry_facts(e);
 }
 
 static int require_architecture(void) {
@@ -690,7 +785,92 @@ static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
         return 0;
 }
 
-static const char *const verbs[] = { "list", "describe", "resolve", "explain", "monitor", "reload", NULL };
+static int print_inspection(const char *path, const Varstore *v, const Entry *const *fits, size_t n) {
+        _cleanup_(freep) char *layout = varstore_to_string(v);
+        _cleanup_(table_freep) Table *t = NULL;
+        int r = 0;
+
+        if (!layout)
+                return -ENOMEM;
+        if (arg.json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+
+                r = g ? gen_map_open(g) : -ENOMEM;
+                r = r ?: gen_key_string(g, "path", path);
+                r = r ?: gen_key_string(g, "varstore-format", varstore_format_to_string(v->format));
+                r = r ?: gen_key_uint(g, "varstore-size", v->volume_size);
+                r = r ?: gen_key_uint(g, "size", v->size);
+                r = r ?: gen_string(g, "fits");
+                r = r ?: gen_array_open(g);
+                for (size_t i = 0; i < n; i++)
+                        r = r ?: gen_string(g, fits[i]->name);
+                r = r ?: gen_array_close(g);
+                r = r ?: gen_map_close(g);
+                if (r)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+        printf("%s: %s\n", path, layout);
+        if (n == 0) {
+                printf("It fits no installed descriptor's nvram template.\n");
+                return 0;
+        }
+        t = table_new("RANK", "NAME", "STATE", "NVRAM-TEMPLATE", "VARSTORE", NULL);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_(freep) char *rank = strdup_printf("%u", fits[i]->rank), *varstore = varstore_text(fits[i]);
+                const Descriptor *d = fits[i]->descriptor;
+
+                if (!rank || !varstore)
+                        return -ENOMEM;
+                r = table_add_row(t, rank, fits[i]->name, entry_state_name(fits[i]),
+                                  d && d->nvram_template.filename ? d->nvram_template.filename : "-", varstore, NULL);
+        }
+        if (r < 0)
+                return r;
+        return table_print(t, stdout, arg.legend);
+}
+
+/* nvram inspect PATH: the layout of a VM's varstore, and every descriptor (rank order) whose template it
+ * fits. The request options given narrow the list, as for list. */
+static int verb_nvram(const Catalogue *c, sd_bus *bus, char **args) {
+        _cleanup_(freep) const Entry **entries = NULL;
+        RemoteEntry *remote = NULL;
+        uint64_t generation = 0;
+        size_t n = 0;
+        int r;
+
+        if (!args[0] || !streq(args[0], "inspect") || !args[1] || args[2])
+                return fail("Usage: nvram inspect PATH");
+        r = open_nvram(&arg.request, args[1]);
+        if (r < 0)
+                return r;
+        if (c) {
+                entries = calloc(c->n_entries + 1, sizeof(Entry *));
+                if (!entries)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_entries; i++)
+                        if (list_includes(c, &c->entries[i]))
+                                entries[n++] = &c->entries[i];
+                return print_inspection(args[1], &arg.request.nvram, entries, n);
+        }
+        r = remote_list(bus, &arg.request, &generation, &remote, &n);
+        if (r < 0)
+                return r;
+        entries = calloc(n + 1, sizeof(Entry *));
+        if (entries) {
+                for (size_t i = 0; i < n; i++)
+                        entries[i] = &remote[i].entry;
+                r = print_inspection(args[1], &arg.request.nvram, entries, n);
+        } else
+                r = -ENOMEM;
+        remote_entries_free(remote, n);
+        return r;
+}
+
+static const char *const verbs[] = { "list", "describe", "resolve", "explain", "monitor", "reload", "nvram", NULL };
 
 static int run(int argc, char *argv[]) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
@@ -736,6 +916,8 @@ static int run(int argc, char *argv[]) {
                 return verb_describe(c, bus, argv[optind + 1]);
         if (streq(verb, "monitor"))
                 return remote_monitor(bus, arg.json);
+        if (streq(verb, "nvram"))
+                return verb_nvram(c, bus, argv + optind + 1);
         return remote_reload(bus);
 }
 
