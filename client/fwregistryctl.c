@@ -820,13 +820,15 @@ static int print_inspection(const char *path, const Varstore *v, const Entry *co
         if (!t)
                 return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_(freep) char *rank = strdup_printf("%u", fits[i]->rank), *varstore = varstore_text(fits[i]);
+                _cleanup_(freep) char *rank = strdup_printf("%u", fits[i]->rank),
+                        *varstore = varstore_text(fits[i]);
                 const Descriptor *d = fits[i]->descriptor;
 
                 if (!rank || !varstore)
                         return -ENOMEM;
                 r = table_add_row(t, rank, fits[i]->name, entry_state_name(fits[i]),
-                                  d && d->nvram_template.filename ? d->nvram_template.filename : "-", varstore, NULL);
+                                  d && d->nvram_template.filename ? d->nvram_template.filename : "-", varstore,
+                                  NULL);
         }
         if (r < 0)
                 return r;
@@ -870,7 +872,9 @@ static int verb_nvram(const Catalogue *c, sd_bus *bus, char **args) {
         return r;
 }
 
-static const char *const verbs[] = { "list", "describe", "resolve", "explain", "monitor", "reload", "nvram", NULL };
+static const char *const verbs[] = {
+        "list", "describe", "resolve", "explain", "monitor", "reload", "nvram", NULL,
+};
 
 static int run(int argc, char *argv[]) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;

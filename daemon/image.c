@@ -73,7 +73,10 @@ static int64_t read_and_hash(int fd, EVP_MD_CTX *ctx, uint8_t *head, size_t *ret
                 if (n == 0)
                         break;
                 if (n_head < VARSTORE_HEAD_MAX) {
-                        size_t k = VARSTORE_HEAD_MAX - n_head < (size_t) n ? VARSTORE_HEAD_MAX - n_head : (size_t) n;
+                        size_t k = VARSTORE_HEAD_MAX - n_head;
+
+                        if (k > (size_t) n)
+                                k = (size_t) n;
                         memcpy(head + n_head, buf, k);
                         n_head += k;
                 }
@@ -166,7 +169,8 @@ uint64_t image_cache_n_hashed(const ImageCache *c) {
 }
 
 static size_t slot_of(const ImageCache *c, dev_t dev, ino_t ino) {
-        uint64_t h = ((uint64_t) dev * UINT64_C(0x9e3779b97f4a7c15)) ^ ((uint64_t) ino * UINT64_C(0xff51afd7ed558ccd));
+        uint64_t h = ((uint64_t) dev * UINT64_C(0x9e3779b97f4a7c15)) ^
+                     ((uint64_t) ino * UINT64_C(0xff51afd7ed558ccd));
         return (size_t) (h ^ (h >> 29)) & (c->n_slots - 1);
 }
 

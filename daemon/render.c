@@ -157,7 +157,8 @@ static int gen_image_facts(yajl_gen g, const Entry *e) {
         r = r ?: gen_key_uint(g, "nvram-template-size", vars ? vars->size : 0);
         r = r ?: gen_key_string(g, "executable-sha256", image ? image->sha256 : "");
         r = r ?: gen_key_string(g, "nvram-template-sha256", vars ? vars->sha256 : "");
-        r = r ?: gen_key_string(g, "varstore-format", vars ? varstore_format_to_string(vars->varstore.format) : "");
+        r = r ?: gen_key_string(g, "varstore-format",
+                                vars ? varstore_format_to_string(vars->varstore.format) : "");
         return r ?: gen_key_uint(g, "varstore-size", vars ? vars->varstore.volume_size : 0);
 }
 

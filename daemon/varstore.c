@@ -201,8 +201,8 @@ char *varstore_to_string(const Varstore *v) {
         switch (v->format) {
         case VARSTORE_EDK2_AUTHENTICATED:
         case VARSTORE_EDK2:
-                return strdup_printf("%s volume 0x%" PRIx64 ", %" PRIu64 " bytes", varstore_format_to_string(v->format),
-                                     v->volume_size, v->size);
+                return strdup_printf("%s volume 0x%" PRIx64 ", %" PRIu64 " bytes",
+                                     varstore_format_to_string(v->format), v->volume_size, v->size);
         case VARSTORE_QCOW2:
                 return strdup_printf("qcow2, virtual size %" PRIu64 " bytes", v->size);
         case VARSTORE_BLANK:

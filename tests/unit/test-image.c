@@ -20,7 +20,8 @@ static ImageFacts *facts_of(ImageCache *c, const char *path) {
 }
 
 static void test_digest(void) {
-        _cleanup_(freep) char *dir = test_tmpdir_new(), *empty = path_join(dir, "empty"), *abc = path_join(dir, "abc");
+        _cleanup_(freep) char *dir = test_tmpdir_new(), *empty = path_join(dir, "empty"),
+                *abc = path_join(dir, "abc");
         _cleanup_(image_cache_unrefp) ImageCache *c = NULL;
         ImageFacts *f;
 
@@ -46,8 +47,8 @@ static void set_mtime(const char *path, time_t t) {
 }
 
 static void test_cache(void) {
-        _cleanup_(freep) char *dir = test_tmpdir_new(), *img = path_join(dir, "img"), *link = path_join(dir, "link"),
-                *staged = path_join(dir, "img.dpkg-new");
+        _cleanup_(freep) char *dir = test_tmpdir_new(), *img = path_join(dir, "img"),
+                *link = path_join(dir, "link"), *staged = path_join(dir, "img.dpkg-new");
         _cleanup_(image_cache_unrefp) ImageCache *c = NULL;
         ImageFacts *a, *b, *d;
 

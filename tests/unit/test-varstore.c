@@ -100,8 +100,10 @@ static void test_json(void) {
         const char *ok[] = { "{\"version\": 2, \"variables\": []}", "  \n{ \"variables\": [", "{\"version\":2" };
         const char *bad[] = { "[]", "{\"name\": 1}", "{", "", "   ", "{\"versio" };
 
-        for (size_t i = 0; i < ELEMENTSOF(ok); i++)
-                CHECK(varstore_parse((const uint8_t *) ok[i], strlen(ok[i]), strlen(ok[i])).format == VARSTORE_JSON);
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                size_t n = strlen(ok[i]);
+                CHECK(varstore_parse((const uint8_t *) ok[i], n, n).format == VARSTORE_JSON);
+        }
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 CHECK(varstore_parse((const uint8_t *) bad[i], strlen(bad[i]), strlen(bad[i])).format !=
                       VARSTORE_JSON);
