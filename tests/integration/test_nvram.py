@@ -9,14 +9,13 @@ import os
 import shutil
 import struct
 import subprocess
-import tempfile
 import time
 import unittest
 
 import dbus
 
-from fwtest import (ERROR_NO_MATCH, ETC, FIRMWARE_IFACE, INVALID_ARGS, SLOW, USR, DaemonTestCase, firmware_path,
-                    flash, wait_until)
+from fwtest import (BUS_NAME, DAEMON, ERROR_NO_MATCH, ETC, FIRMWARE_IFACE, INVALID_ARGS, MANAGER_IFACE, MANAGER_PATH,
+                    USR, WRAPPER, DaemonTestCase, firmware_path, flash, wait_until)
 
 NV_FV = bytes.fromhex('8d2bf1ff96768b4ca9852747075b4f50')
 AUTH_VARS = bytes.fromhex('782cf3aa7b949a43a1802e144ec37792')
@@ -50,9 +49,6 @@ def sha256(data):
 
 class NvramTestCase(DaemonTestCase):
     tree = TREE
-
-    def setUp(self):
-        super().setUp()
 
     def image(self, name):
         return os.path.join(self.root, 'fw', name)
@@ -262,7 +258,6 @@ class TestDebian(DaemonTestCase):
         start = time.monotonic()
         self.log_path = os.path.join(self.root, 'daemon.log')
         self.log = open(self.log_path, 'a')
-        from fwtest import DAEMON, WRAPPER, BUS_NAME, MANAGER_PATH, MANAGER_IFACE
         self.daemon = subprocess.Popen([*WRAPPER, DAEMON, '--system', *self.daemon_args], stdout=self.log,
                                        stderr=subprocess.STDOUT, env=dict(os.environ, FWREGISTRYD_LOG_LEVEL='debug'))
         wait_until(lambda: self.daemon.poll() is not None or self.bus.name_has_owner(BUS_NAME), what='fwregistryd')
