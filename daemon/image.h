@@ -47,8 +47,9 @@ static inline void image_facts_unrefp(ImageFacts **f) {
  * layout. A touched file (new mtime, same bytes) is the same. */
 bool image_facts_same_content(const ImageFacts *a, const ImageFacts *b) _pure_;
 
-/* Reads fd from its start to its end, hashing it and parsing its head; st is its fstat(). Returns 0 and new
- * facts, -EFBIG never (larger files get no digest), or a negative errno of read() or OpenSSL (-EIO). */
+/* Reads fd from its current offset to its end, hashing it and parsing its head; st is its fstat(). A file
+ * larger than IMAGE_HASH_SIZE_MAX is not hashed: only its head is read. Returns 0 and new facts, or a negative
+ * errno of read(), -EIO when OpenSSL fails, -ENOMEM. */
 int image_facts_compute(int fd, const struct stat *st, ImageFacts **ret);
 
 typedef struct ImageCache ImageCache;
