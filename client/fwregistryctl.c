@@ -3,8 +3,10 @@
 /* fwregistryctl: validates descriptor files for packagers and queries the firmware catalogue, either through
  * fwregistryd or, with --offline, by loading the catalogue in this process. */
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -39,6 +41,7 @@ typedef struct Options {
         bool ask_password;
         OutputMode output;
         char *nvram;            /* the VM's varstore, absolute */
+        bool wide;
         char *root;
         char *search_path;
         char **extra_dirs;
@@ -52,6 +55,8 @@ static void options_done(void) {
         free(arg.root);
         free(arg.search_path);
         strv_free(arg.extra_dirs);
+        if (arg.request.has_nvram && arg.request.nvram_fd >= 0)
+                close(arg.request.nvram_fd);
         request_done(&arg.request);
 }
 
@@ -67,7 +72,8 @@ static int help(void) {
                "  monitor                 Print catalogue changes as they happen\n"
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
                "  validate FILE...        Check descriptor files (offline, for packagers)\n"
-               "  nvram create PATH       Make a VM's variable store from the resolved firmware's template\n\n"
+               "  nvram create PATH       Make a VM's variable store from the resolved firmware's template\n"
+               "  nvram inspect PATH      Show a varstore's layout and the descriptors it fits\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -80,7 +86,8 @@ static int help(void) {
                "     --json=MODE          Print JSON: pretty (the default of --json), short or off\n"
                "     --no-legend          Print no table header and footer\n"
                "     --no-pager           Do not pipe output into a pager\n"
-               "     --no-ask-password    Do not ask for a password (reload)\n\n"
+               "     --no-ask-password    Do not ask for a password (reload)\n"
+               "     --wide               List sizes, digests and varstore layouts too\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
                "  -a --arch=ARCH          x86_64, aarch64, i386, arm, riscv64, loongarch64\n"
                "  -m --machine=TYPE       Machine type or alias (q35, pc, virt)\n"
@@ -97,10 +104,11 @@ static int help(void) {
                "     --exclude=NAME       Skip a descriptor (repeatable)\n"
                "     --executable=PATH    Only descriptors whose image is PATH\n"
                "     --nvram-template=PATH  Only descriptors whose variable store template is PATH\n"
+               "     --nvram=PATH         A VM's varstore: only firmware whose template it fits\n"
                "     --include-invalid, --include-masked, --include-shadowed  (list)\n\n"
                "Launching (resolve):\n"
                "     --output=FORMAT      text (default), qemu (arguments for a shell) or libvirt (<os> elements)\n"
-               "     --nvram=PATH         The VM's variable store, for --output\n",
+               "                          (--nvram=PATH then names the VM's variable store)\n",
                program_invocation_short_name);
         return 0;
 }
@@ -138,6 +146,7 @@ enum {
         ARG_NO_ASK_PASSWORD,
         ARG_OUTPUT,
         ARG_NVRAM,
+        ARG_WIDE,
 };
 
 static int fail(const char *fmt, ...) _printf_(1, 2);
@@ -196,6 +205,36 @@ static int parse_output(const char *v) {
         else
                 return fail("Unknown --output format '%s' (expected text, qemu or libvirt)", v);
         return 0;
+}
+
+/* Opens a VM's varstore for the nvram key: the daemon gets the descriptor, offline its head is read here. */
+static int open_nvram(Request *r, const char *path) {
+        _cleanup_(closep) int fd = -1;
+        int k;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return fail("Cannot open '%s': %s", path, strerror(errno));
+        k = varstore_read_fd(fd, &r->nvram);
+        if (k == -EBADFD)
+                return fail("'%s' is not a regular file", path);
+        if (k < 0)
+                return fail("Cannot read '%s': %s", path, strerror(-k));
+        if (r->has_nvram && r->nvram_fd >= 0)
+                close(r->nvram_fd);
+        r->has_nvram = true;
+        r->nvram_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* --nvram names a VM's varstore: its layout narrows the request (the nvram key). For --output, a varstore that
+ * does not exist yet (libvirt makes it from the template at the first start) is only named in the output. */
+static int setup_nvram(void) {
+        if (!arg.nvram)
+                return 0;
+        if (arg.output != OUTPUT_TEXT && access(arg.nvram, F_OK) < 0 && errno == ENOENT)
+                return 0;
+        return open_nvram(&arg.request, arg.nvram);
 }
 
 static int parse_formats(Request *r, const char *v) {
@@ -365,6 +404,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-ask-password",  no_argument,       NULL, ARG_NO_ASK_PASSWORD  },
                 { "output",           required_argument, NULL, ARG_OUTPUT           },
                 { "nvram",            required_argument, NULL, ARG_NVRAM            },
+                { "wide",             no_argument,       NULL, ARG_WIDE             },
                 {}
         };
         int c, r;
@@ -426,6 +466,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ':':
                         return fail("Option '%s' needs a value (see --help)", argv[optind - 1]);
+                case ARG_WIDE:
+                        arg.wide = true;
+                        break;
                 case '?':
                         if (optopt > 0 && optopt < 0x100 && !strchr(argv[optind - 1], '='))
                                 return fail("Unknown option '-%c' (see --help for the options)", optopt);
@@ -590,19 +633,47 @@ static void print_legend(size_t n, const char *singular, const char *plural, con
                 printf("\n%zu %s %s.\n", n, n == 1 ? singular : plural, what);
 }
 
-static bool is_shadowed(const Entry *e) {
-        const Descriptor *d = e->descriptor;
+/* The template's layout in a table cell: "edk2-authenticated/0x84000", "blank", "-" for none. */
+static char *varstore_text(const Entry *e) {
+        const ImageFacts *f = e->vars.facts;
 
-        return e->state == ENTRY_INVALID && d && d->n_problems > 0 &&
-                strncmp(d->problems[0].message, "shadowed by '", 13) == 0;
+        if (!f)
+                return strdup("-");
+        if (f->varstore.format == VARSTORE_UNKNOWN)
+                return strdup("unknown");
+        if (f->varstore.volume_size > 0)
+                return strdup_printf("%s/0x%" PRIx64, varstore_format_to_string(f->varstore.format),
+                                     f->varstore.volume_size);
+        return strdup(varstore_format_to_string(f->varstore.format));
 }
 
-static const char *state_text(const Entry *e) {
-        if (is_shadowed(e))
-                return "shadowed";
-        if (e->state != ENTRY_VALID)
-                return entry_state_to_string(e->state);
-        return entry_files_ok(e) ? "ok" : "files-missing";
+/* list --wide: the facts of each descriptor's images. */
+static int print_list_wide(const Entry *const *entries, size_t n) {
+        _cleanup_(table_freep) Table *t = NULL;
+        int r = 0;
+
+        t = table_new("RANK", "NAME", "STATE", "SIZE", "EXECUTABLE-SHA256", "VARSTORE", "VARS-SIZE",
+                      "NVRAM-TEMPLATE-SHA256", NULL);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const Entry *e = entries[i];
+                const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
+                _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *varstore = varstore_text(e),
+                        *size = image ? strdup_printf("%" PRIu64, image->size) : strdup("-"),
+                        *vars_size = vars ? strdup_printf("%" PRIu64, vars->size) : strdup("-");
+
+                if (!rank || !varstore || !size || !vars_size)
+                        return -ENOMEM;
+                r = table_add_row(t, rank, e->name, entry_state_name(e), size,
+                                  image && !isempty(image->sha256) ? image->sha256 : "-", varstore, vars_size,
+                                  vars && !isempty(vars->sha256) ? vars->sha256 : "-", NULL);
+        }
+        if (r < 0)
+                return r;
+        r = table_print(t, stdout, arg.legend);
+        print_legend(n, "firmware descriptor", "firmware descriptors", "listed");
+        return r;
 }
 
 static int print_list(const Entry *const *entries, size_t n, uint64_t generation) {
@@ -627,6 +698,8 @@ static int print_list(const Entry *const *entries, size_t n, uint64_t generation
                 print_json_and_free(render_gen_steal(g));
                 return 0;
         }
+        if (arg.wide)
+                return print_list_wide(entries, n);
 
         t = table_new("RANK", "NAME", "STATE", "INTERFACE", "DEVICE", "TARGETS", "FEATURES", NULL);
         if (!t)
@@ -638,7 +711,7 @@ static int print_list(const Entry *const *entries, size_t n, uint64_t generation
                         *interfaces = strv_join(d ? d->interface_types : NULL, ","),
                         *features = strv_join(d ? d->features : NULL, ","), *device = device_text(d);
 
-                r = table_add_row(t, rank, e->name, state_text(e), interfaces, device, targets, features, NULL);
+                r = table_add_row(t, rank, e->name, entry_state_name(e), interfaces, device, targets, features, NULL);
         }
         if (r < 0)
                 return r;
@@ -667,7 +740,7 @@ static int shadow_entries(const Catalogue *c, Entry **ret, size_t *ret_n) {
                                 return -ENOMEM;
                         }
                         shadows = x;
-                        shadows[n] = (Entry) { .path = *p, .name = e->name, .rank = e->rank, .state = ENTRY_INVALID };
+                        shadows[n] = (Entry) { .path = *p, .name = e->name, .rank = e->rank, .state = ENTRY_SHADOWED };
                         if (descriptor_new_unreadable(why, &shadows[n].descriptor) < 0) {
                                 free(shadows);
                                 return -ENOMEM;
@@ -730,6 +803,23 @@ static void print_field(const char *key, const char *value) {
                 printf("%15s: %s\n", key, value);
 }
 
+/* Sizes, digests and the template's layout, under the keys of the bus API. */
+static int print_entry_facts(const Entry *e) {
+        const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
+        _cleanup_(freep) char *size = image ? strdup_printf("%" PRIu64, image->size) : NULL,
+                *vars_size = vars ? strdup_printf("%" PRIu64, vars->size) : NULL,
+                *layout = vars ? varstore_to_string(&vars->varstore) : NULL;
+
+        if ((image && !size) || (vars && (!vars_size || !layout)))
+                return -ENOMEM;
+        print_field("executable-size", size);
+        print_field("executable-sha256", image ? image->sha256 : NULL);
+        print_field("nvram-template-size", vars_size);
+        print_field("nvram-template-sha256", vars ? vars->sha256 : NULL);
+        print_field("varstore", layout);
+        return 0;
+}
+
 static int print_entry(const Entry *e) {
         const Descriptor *d = e->descriptor;
         _cleanup_(freep) char *targets = targets_to_string(d), *features = strv_join(d->features, " "),
@@ -759,7 +849,8 @@ static int print_entry(const Entry *e) {
         print_field("targets", targets);
         print_field("features", features);
         print_field("files-ok", entry_files_ok(e) ? "yes" : "no");
-        return 0;
+        print_field("state", entry_state_name(e));
+        return print_entry_facts(e);
 }
 
 static int require_architecture(void) {
@@ -1090,6 +1181,91 @@ static int verb_reload(sd_bus *bus) {
         return r;
 }
 
+static int print_inspection(const char *path, const Varstore *v, const Entry *const *fits, size_t n) {
+        _cleanup_(freep) char *layout = varstore_to_string(v);
+        _cleanup_(table_freep) Table *t = NULL;
+        int r = 0;
+
+        if (!layout)
+                return -ENOMEM;
+        if (arg.json) {
+                _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(true);
+
+                r = g ? gen_map_open(g) : -ENOMEM;
+                r = r ?: gen_key_string(g, "path", path);
+                r = r ?: gen_key_string(g, "varstore-format", varstore_format_to_string(v->format));
+                r = r ?: gen_key_uint(g, "varstore-size", v->volume_size);
+                r = r ?: gen_key_uint(g, "size", v->size);
+                r = r ?: gen_string(g, "fits");
+                r = r ?: gen_array_open(g);
+                for (size_t i = 0; i < n; i++)
+                        r = r ?: gen_string(g, fits[i]->name);
+                r = r ?: gen_array_close(g);
+                r = r ?: gen_map_close(g);
+                if (r)
+                        return -ENOMEM;
+                print_json_and_free(render_gen_steal(g));
+                return 0;
+        }
+        printf("%s: %s\n", path, layout);
+        if (n == 0) {
+                printf("It fits no installed descriptor's nvram template.\n");
+                return 0;
+        }
+        t = table_new("RANK", "NAME", "STATE", "NVRAM-TEMPLATE", "VARSTORE", NULL);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_(freep) char *rank = strdup_printf("%u", fits[i]->rank),
+                        *varstore = varstore_text(fits[i]);
+                const Descriptor *d = fits[i]->descriptor;
+
+                if (!rank || !varstore)
+                        return -ENOMEM;
+                r = table_add_row(t, rank, fits[i]->name, entry_state_name(fits[i]),
+                                  d && d->nvram_template.filename ? d->nvram_template.filename : "-", varstore,
+                                  NULL);
+        }
+        if (r < 0)
+                return r;
+        return table_print(t, stdout, arg.legend);
+}
+
+/* nvram inspect PATH: the layout of a VM's varstore, and every descriptor (rank order) whose template it
+ * fits. The request options given narrow the list, as for list. */
+static int verb_nvram_inspect(const Catalogue *c, sd_bus *bus, const char *path) {
+        _cleanup_(freep) const Entry **entries = NULL;
+        RemoteEntry *remote = NULL;
+        uint64_t generation = 0;
+        size_t n = 0;
+        int r;
+
+        r = open_nvram(&arg.request, path);
+        if (r < 0)
+                return r;
+        if (c) {
+                entries = calloc(c->n_entries + 1, sizeof(Entry *));
+                if (!entries)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_entries; i++)
+                        if (list_includes(c, &c->entries[i]))
+                                entries[n++] = &c->entries[i];
+                return print_inspection(path, &arg.request.nvram, entries, n);
+        }
+        r = remote_list(bus, &arg.request, &generation, &remote, &n);
+        if (r < 0)
+                return r;
+        entries = calloc(n + 1, sizeof(Entry *));
+        if (entries) {
+                for (size_t i = 0; i < n; i++)
+                        entries[i] = &remote[i].entry;
+                r = print_inspection(path, &arg.request.nvram, entries, n);
+        } else
+                r = -ENOMEM;
+        remote_entries_free(remote, n);
+        return r;
+}
+
 /* Every verb, with the positional arguments it takes. */
 typedef struct Verb {
         const char *name;
@@ -1106,7 +1282,7 @@ static const Verb verbs[] = {
         { "explain",  0, 0, NULL,            false },
         { "monitor",  0, 0, NULL,            true  },
         { "reload",   0, 0, NULL,            true  },
-        { "nvram",    2, 2, "create PATH",   false },
+        { "nvram",    2, 2, "create|inspect PATH", false },
         { "validate", 0, UINT_MAX, "FILE...", false },    /* says itself what it misses */
 };
 
@@ -1121,8 +1297,8 @@ static int check_arguments(const Verb *v, char **args) {
         size_t n = strv_length(args);
         _cleanup_(freep) char *extra = NULL;
 
-        if (streq(v->name, "nvram") && n >= 1 && !streq(args[0], "create"))
-                return fail("Unknown nvram command '%s' (expected create)", args[0]);
+        if (streq(v->name, "nvram") && n >= 1 && !streq(args[0], "create") && !streq(args[0], "inspect"))
+                return fail("Unknown nvram command '%s' (expected create or inspect)", args[0]);
         if (n < v->min_args)
                 return fail("%s needs %s", v->name, v->args);
         if (n <= v->max_args)
@@ -1176,6 +1352,9 @@ static int run(int argc, char *argv[]) {
         r = check_options(verb);
         if (r < 0)
                 return r;
+        r = setup_nvram();
+        if (r < 0)
+                return r;
 
         if (streq(verb->name, "validate")) {
                 if (arg.root || arg.search_path || arg.extra_dirs)
@@ -1212,7 +1391,8 @@ static int run(int argc, char *argv[]) {
         if (streq(verb->name, "describe"))
                 return verb_describe(c, bus, args[0]);
         if (streq(verb->name, "nvram"))
-                return verb_nvram_create(c, bus, args[1]);
+                return streq(args[0], "create") ? verb_nvram_create(c, bus, args[1]) :
+                                                  verb_nvram_inspect(c, bus, args[1]);
         if (streq(verb->name, "monitor"))
                 return remote_monitor(bus, arg.json);
         return verb_reload(bus);

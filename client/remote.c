@@ -187,6 +187,8 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
                 r = append_key(m, "executable", "s", req->executable);
         if (r >= 0 && req->nvram_template)
                 r = append_key(m, "nvram-template", "s", req->nvram_template);
+        if (r >= 0 && req->has_nvram && req->nvram_fd >= 0)
+                r = append_key(m, "nvram", "h", req->nvram_fd);
         if (r >= 0 && list && req->include_invalid)
                 r = append_key(m, "include-invalid", "b", 1);
         if (r >= 0 && list && req->include_masked)
@@ -282,14 +284,17 @@ static int read_string_value(sd_bus_message *m, char **ret) {
 
 typedef struct Fields {
         char *name, *path, *description, *device, *mode, *executable, *exe_format, *nvram, *nvram_format, *vars;
+        char *state, *exe_sha256, *nvram_sha256, *varstore_format;
         char **interfaces, **features, **tags, **problems;
         uint32_t rank;
         int valid, files_ok;
+        uint64_t exe_size, nvram_size, varstore_size;
 } Fields;
 
 static void fields_done(Fields *f) {
         free(f->name), free(f->path), free(f->description), free(f->device), free(f->mode), free(f->executable);
         free(f->exe_format), free(f->nvram), free(f->nvram_format), free(f->vars);
+        free(f->state), free(f->exe_sha256), free(f->nvram_sha256), free(f->varstore_format);
         strv_free(f->interfaces), strv_free(f->features), strv_free(f->tags), strv_free(f->problems);
 }
 
@@ -302,6 +307,15 @@ static int read_field(sd_bus_message *m, const char *key, Fields *f, Descriptor 
                 { "nvram-template", offsetof(Fields, nvram) },
                 { "nvram-template-format", offsetof(Fields, nvram_format) },
                 { "uefi-vars-template", offsetof(Fields, vars) },
+                { "state", offsetof(Fields, state) },
+                { "executable-sha256", offsetof(Fields, exe_sha256) },
+                { "nvram-template-sha256", offsetof(Fields, nvram_sha256) },
+                { "varstore-format", offsetof(Fields, varstore_format) },
+        };
+        static const struct { const char *key; size_t offset; } sizes[] = {
+                { "executable-size", offsetof(Fields, exe_size) },
+                { "nvram-template-size", offsetof(Fields, nvram_size) },
+                { "varstore-size", offsetof(Fields, varstore_size) },
         };
         static const struct { const char *key; size_t offset; } lists[] = {
                 { "interface-types", offsetof(Fields, interfaces) }, { "features", offsetof(Fields, features) },
@@ -314,6 +328,9 @@ static int read_field(sd_bus_message *m, const char *key, Fields *f, Descriptor 
         for (size_t i = 0; i < ELEMENTSOF(lists); i++)
                 if (streq(key, lists[i].key))
                         return read_strv_value(m, (char ***) ((uint8_t *) f + lists[i].offset));
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++)
+                if (streq(key, sizes[i].key))
+                        return sd_bus_message_read_basic(m, 't', (uint8_t *) f + sizes[i].offset);
         if (streq(key, "rank"))
                 return sd_bus_message_read_basic(m, 'u', &f->rank);
         if (streq(key, "generation"))
@@ -338,13 +355,40 @@ static uint32_t strv_mask(char **l, int (*lookup)(const char *)) {
 static int lookup_interface(const char *s) { return interface_type_from_string(s); }
 static int lookup_feature(const char *s) { return feature_from_string(s); }
 
+/* Image facts as the daemon reported them; NULL when it reported none (no such file). */
+static int facts_from_fields(uint64_t size, char *sha256, const char *format, uint64_t volume_size,
+                             ImageFacts **ret) {
+        ImageFacts *f;
+
+        *ret = NULL;
+        if (size == 0 && isempty(sha256) && isempty(format))
+                return 0;
+        f = image_facts_new();
+        if (!f)
+                return -ENOMEM;
+        f->size = size;
+        snprintf(f->sha256, sizeof(f->sha256), "%s", strempty(sha256));
+        f->varstore = (Varstore) { .format = VARSTORE_UNKNOWN, .file_size = size, .size = size,
+                                   .volume_size = volume_size };
+        if (format && varstore_format_from_string(format) >= 0)
+                f->varstore.format = varstore_format_from_string(format);
+        *ret = f;
+        return 0;
+}
+
 /* Moves the decoded fields into the entry and its descriptor. */
 static int fields_to_entry(Fields *f, Descriptor *d, RemoteEntry *ret) {
         bool masked = !f->valid && f->problems && strncmp(f->problems[0], "masked by '", 11) == 0;
+        _cleanup_(image_facts_unrefp) ImageFacts *image = NULL, *vars = NULL;
         int r;
 
         if (!f->name || !f->path)
                 return -EBADMSG;
+        r = facts_from_fields(f->exe_size, f->exe_sha256, NULL, 0, &image);
+        if (r >= 0)
+                r = facts_from_fields(f->nvram_size, f->nvram_sha256, f->varstore_format, f->varstore_size, &vars);
+        if (r < 0)
+                return r;
         d->description = TAKE_PTR(f->description);
         d->interface_types = TAKE_PTR(f->interfaces);
         d->interface_mask = strv_mask(d->interface_types, lookup_interface);
@@ -374,6 +418,10 @@ static int fields_to_entry(Fields *f, Descriptor *d, RemoteEntry *ret) {
                 .image.ok = f->files_ok,
                 .vars.ok = true,
         };
+        if (streq_ptr(f->state, "shadowed"))
+                ret->entry.state = ENTRY_SHADOWED;
+        ret->entry.image.facts = TAKE_PTR(image);
+        ret->entry.vars.facts = TAKE_PTR(vars);
         return 0;
 }
 

@@ -25,6 +25,7 @@ typedef enum RequestKey {
         KEY_EXCLUDE,
         KEY_EXECUTABLE,
         KEY_NVRAM_TEMPLATE,
+        KEY_NVRAM,
         KEY_INCLUDE_INVALID,            /* List only from here on */
         KEY_INCLUDE_MASKED,
         KEY_INCLUDE_SHADOWED,
@@ -47,6 +48,7 @@ static const struct {
         [KEY_EXCLUDE] = { "exclude", "as" },
         [KEY_EXECUTABLE] = { "executable", "s" },
         [KEY_NVRAM_TEMPLATE] = { "nvram-template", "s" },
+        [KEY_NVRAM] = { "nvram", "h" },
         [KEY_INCLUDE_INVALID] = { "include-invalid", "b" },
         [KEY_INCLUDE_MASKED] = { "include-masked", "b" },
         [KEY_INCLUDE_SHADOWED] = { "include-shadowed", "b" },
@@ -156,6 +158,28 @@ static int read_path(sd_bus_message *msg, const char *key, char **ret, sd_bus_er
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The caller's varstore, read through the descriptor it sent (at most VARSTORE_HEAD_MAX bytes, with pread()
+ * so its file offset stays where it was): never a path, which would be read with our privileges. */
+static int read_nvram(sd_bus_message *msg, Request *req, sd_bus_error *error) {
+        int fd, r;
+
+        r = sd_bus_message_read_basic(msg, 'h', &fd);
+        if (r < 0)
+                return r;
+        r = varstore_read_fd(fd, &req->nvram);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EBADFD)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Key 'nvram' must be an open regular file (a VM's varstore)");
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Key 'nvram' is not readable: %s", strerror(-r));
+        req->has_nvram = true;
+        req->nvram_fd = -1;
+        return 0;
+}
+
 #define READ_ENUM(lookup, field, has, what, expected)                                                   \
         do {                                                                                            \
                 r = read_string(msg, key, &s, error);                                                   \
@@ -221,6 +245,8 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
                 return read_path(msg, key, &req->executable, error);
         case KEY_NVRAM_TEMPLATE:
                 return read_path(msg, key, &req->nvram_template, error);
+        case KEY_NVRAM:
+                return read_nvram(msg, req, error);
         default:
                 break;
         }
@@ -425,6 +451,31 @@ static int append_masked(sd_bus_message *m, const Entry *e) {
 static int append_shadowed_paths(sd_bus_message *m, const Entry *e) {
         return append_strv(m, e->shadowed);
 }
+static int append_state(sd_bus_message *m, const Entry *e) {
+        return sd_bus_message_append_basic(m, 's', entry_state_name(e));
+}
+static int append_executable_size(sd_bus_message *m, const Entry *e) {
+        uint64_t n = e->image.facts ? e->image.facts->size : 0;
+        return sd_bus_message_append_basic(m, 't', &n);
+}
+static int append_nvram_template_size(sd_bus_message *m, const Entry *e) {
+        uint64_t n = e->vars.facts ? e->vars.facts->size : 0;
+        return sd_bus_message_append_basic(m, 't', &n);
+}
+static int append_executable_sha256(sd_bus_message *m, const Entry *e) {
+        return sd_bus_message_append_basic(m, 's', e->image.facts ? e->image.facts->sha256 : "");
+}
+static int append_nvram_template_sha256(sd_bus_message *m, const Entry *e) {
+        return sd_bus_message_append_basic(m, 's', e->vars.facts ? e->vars.facts->sha256 : "");
+}
+static int append_varstore_format(sd_bus_message *m, const Entry *e) {
+        return sd_bus_message_append_basic(m, 's', e->vars.facts ?
+                                                   varstore_format_to_string(e->vars.facts->varstore.format) : "");
+}
+static int append_varstore_size(sd_bus_message *m, const Entry *e) {
+        uint64_t n = e->vars.facts ? e->vars.facts->varstore.volume_size : 0;
+        return sd_bus_message_append_basic(m, 't', &n);
+}
 
 typedef int (*FieldAppend)(sd_bus_message *m, const Entry *e);
 
@@ -453,6 +504,13 @@ static const struct {
         { "valid", "b", append_valid },
         { "problems", "as", append_problems },
         { "files-ok", "b", append_files_ok },
+        { "state", "s", append_state },
+        { "executable-size", "t", append_executable_size },
+        { "nvram-template-size", "t", append_nvram_template_size },
+        { "executable-sha256", "s", append_executable_sha256 },
+        { "nvram-template-sha256", "s", append_nvram_template_sha256 },
+        { "varstore-format", "s", append_varstore_format },
+        { "varstore-size", "t", append_varstore_size },
 };
 
 static int append_generation(sd_bus_message *m, uint64_t generation) {
@@ -594,7 +652,7 @@ static int append_shadowed_items(sd_bus_message *reply, const Entry *e, uint64_t
         int r = 0;
 
         STRV_FOREACH(s, e->shadowed) {
-                Entry shadow = { .path = *s, .name = e->name, .rank = e->rank, .state = ENTRY_INVALID };
+                Entry shadow = { .path = *s, .name = e->name, .rank = e->rank, .state = ENTRY_SHADOWED };
                 _cleanup_(descriptor_unrefp) Descriptor *d = NULL;
                 _cleanup_(freep) char *why = strdup_printf("shadowed by '%s'", e->path);
 
@@ -964,6 +1022,13 @@ DEFINE_FIRMWARE_PROPERTY(problems);
 DEFINE_FIRMWARE_PROPERTY(files_ok);
 DEFINE_FIRMWARE_PROPERTY(masked);
 DEFINE_FIRMWARE_PROPERTY(shadowed_paths);
+DEFINE_FIRMWARE_PROPERTY(state);
+DEFINE_FIRMWARE_PROPERTY(executable_size);
+DEFINE_FIRMWARE_PROPERTY(nvram_template_size);
+DEFINE_FIRMWARE_PROPERTY(executable_sha256);
+DEFINE_FIRMWARE_PROPERTY(nvram_template_sha256);
+DEFINE_FIRMWARE_PROPERTY(varstore_format);
+DEFINE_FIRMWARE_PROPERTY(varstore_size);
 
 /* ---- signals ------------------------------------------------------------------------------------------- */
 
@@ -1099,6 +1164,13 @@ static const sd_bus_vtable firmware_vtable[] = {
         FIRMWARE_PROPERTY("FilesOk", "b", files_ok, CHANGES),
         FIRMWARE_PROPERTY("Masked", "b", masked, CHANGES),
         FIRMWARE_PROPERTY("ShadowedPaths", "as", shadowed_paths, CHANGES),
+        FIRMWARE_PROPERTY("State", "s", state, CHANGES),
+        FIRMWARE_PROPERTY("ExecutableSize", "t", executable_size, CHANGES),
+        FIRMWARE_PROPERTY("NvramTemplateSize", "t", nvram_template_size, CHANGES),
+        FIRMWARE_PROPERTY("ExecutableSha256", "s", executable_sha256, CHANGES),
+        FIRMWARE_PROPERTY("NvramTemplateSha256", "s", nvram_template_sha256, CHANGES),
+        FIRMWARE_PROPERTY("VarstoreFormat", "s", varstore_format, CHANGES),
+        FIRMWARE_PROPERTY("VarstoreSize", "t", varstore_size, CHANGES),
         SD_BUS_VTABLE_END
 };
 

@@ -13,8 +13,15 @@ const char *entry_state_to_string(EntryState s) {
                 [ENTRY_VALID] = "valid",
                 [ENTRY_INVALID] = "invalid",
                 [ENTRY_MASKED] = "masked",
+                [ENTRY_SHADOWED] = "shadowed",
         };
         return s < _ENTRY_STATE_MAX ? table[s] : NULL;
+}
+
+const char *entry_state_name(const Entry *e) {
+        if (e->state == ENTRY_VALID)
+                return entry_files_ok(e) ? "ok" : "files-missing";
+        return entry_state_to_string(e->state);
 }
 
 bool catalogue_name_ignored(const char *name) {
@@ -232,21 +239,6 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
         return r;
 }
 
-static FileId file_id_from_stat(const struct stat *st) {
-        return (FileId) {
-                .dev = st->st_dev,
-                .ino = st->st_ino,
-                .size = st->st_size,
-                .mtime_nsec = (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
-                .ctime_nsec = (int64_t) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
-        };
-}
-
-static bool file_id_equal(const FileId *a, const FileId *b) {
-        return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_nsec == b->mtime_nsec &&
-               a->ctime_nsec == b->ctime_nsec;
-}
-
 static const char *file_type_name(mode_t m) {
         switch (m & S_IFMT) {
         case S_IFDIR: return "a directory";
@@ -408,24 +400,36 @@ static int check_file(const Catalogue *c, CheckCache *cache, const char *path, F
         for (; cache->keys[i]; i = (i + 1) & (cache->size - 1))
                 if (streq(cache->keys[i], path)) {
                         *ret = cache->values[i];
+                        ret->facts = image_facts_ref(ret->facts);
                         return 0;
                 }
 
         full = path_prefix_root(c->root, path);
         if (!full)
                 return -ENOMEM;
-        if (stat(full, &st) >= 0 && S_ISREG(st.st_mode) && access(full, R_OK) >= 0)
-                f = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino };
+        if (stat(full, &st) >= 0 && S_ISREG(st.st_mode) && access(full, R_OK) >= 0) {
+                /* readable means its facts could be read: a file that cannot be hashed is not ok */
+                int r = image_cache_get(c->images, full, &st, &f.facts);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0)
+                        f = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino, .facts = f.facts };
+        }
 
         cache->keys[i] = path;
-        cache->values[i] = f;
+        cache->values[i] = f;           /* the cache keeps the reference it got */
         *ret = f;
+        ret->facts = image_facts_ref(f.facts);
         return 0;
 }
 
 static int catalogue_check_files(Catalogue *c) {
+        uint64_t hashed = image_cache_n_hashed(c->images);
         CheckCache cache = {};
         int r = 0;
+
+        /* facts that only the cache still holds belong to files no live catalogue names */
+        image_cache_prune(c->images);
 
         /* two paths per valid entry at most, kept under half full */
         cache.size = 16;
@@ -458,6 +462,9 @@ static int catalogue_check_files(Catalogue *c) {
                         goto finish;
         }
 finish:
+        c->n_hashed = image_cache_n_hashed(c->images) - hashed;
+        for (size_t i = 0; cache.values && i < cache.size; i++)
+                image_facts_unref(cache.values[i].facts);
         free(cache.keys);
         free(cache.values);
         return r;
@@ -586,6 +593,9 @@ static int catalogue_copy_entry(Catalogue *c, const Entry *old, bool recheck_fil
                 e->files_checked = false;
                 e->image = (FileCheck) {};
                 e->vars = (FileCheck) { .ok = true };
+        } else {
+                image_facts_ref(e->image.facts);
+                image_facts_ref(e->vars.facts);
         }
         e->path = strdup(old->path);
         e->shadowed = NULL;
@@ -647,11 +657,20 @@ static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const C
         return r;
 }
 
-static int catalogue_new(char * const *dirs, const char *root, Catalogue **ret) {
+static int catalogue_new(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = calloc(1, sizeof(Catalogue));
+        int r;
 
         if (!c)
                 return -ENOMEM;
+        /* image facts outlive a catalogue: an image that did not change is never hashed again */
+        if (previous && previous->images)
+                c->images = image_cache_ref(previous->images);
+        else {
+                r = image_cache_new(&c->images);
+                if (r < 0)
+                        return r;
+        }
         c->dirs = strv_copy(dirs);
         if (!c->dirs)
                 return -ENOMEM;
@@ -697,7 +716,7 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         Scan s = {};
         int r;
 
-        r = catalogue_new(dirs, root, &c);
+        r = catalogue_new(dirs, root, previous, &c);
         if (r < 0)
                 return r;
         r = dirs_open(c, &d);
@@ -720,7 +739,7 @@ int catalogue_update(const Catalogue *previous, char * const *changed, bool rech
         Scan s = {};
         int r;
 
-        r = catalogue_new(previous->dirs, previous->root, &c);
+        r = catalogue_new(previous->dirs, previous->root, previous, &c);
         if (r < 0)
                 return r;
         names = strv_copy(changed);
@@ -768,6 +787,8 @@ void entry_done(Entry *e) {
         free(e->path);
         descriptor_unref(e->descriptor);
         strv_free(e->shadowed);
+        image_facts_unref(e->image.facts);
+        image_facts_unref(e->vars.facts);
         *e = (Entry) {};
 }
 
@@ -785,12 +806,15 @@ Catalogue *catalogue_free(Catalogue *c) {
         free(c->root);
         strv_free(c->features);
         strv_free(c->dir_problems);
+        image_cache_unref(c->images);
         free(c);
         return NULL;
 }
 
+/* A referenced file changed when it came or went, or when its content did: a new inode with the same bytes
+ * (a package reinstalled) or a touch is no change, a rewrite in place is one. */
 static bool file_check_equal(const FileCheck *a, const FileCheck *b) {
-        return a->ok == b->ok && (!a->ok || (a->dev == b->dev && a->ino == b->ino));
+        return a->ok == b->ok && image_facts_same_content(a->facts, b->facts);
 }
 
 static bool strv_equal(char * const *a, char * const *b) {

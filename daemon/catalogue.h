@@ -7,11 +7,13 @@
 #include <sys/types.h>
 
 #include "descriptor.h"
+#include "image.h"
 
 typedef enum EntryState {
         ENTRY_VALID,
         ENTRY_INVALID,          /* unreadable, or the descriptor has errors */
         ENTRY_MASKED,           /* an empty file or a symlink to /dev/null */
+        ENTRY_SHADOWED,         /* never in a catalogue: a file behind an entry, as List shows it */
         _ENTRY_STATE_MAX,
 } EntryState;
 
@@ -19,20 +21,12 @@ const char *entry_state_to_string(EntryState s) _pure_;
 
 typedef struct Catalogue Catalogue;
 
-/* What identifies one version of a file: a rebuild re-reads a descriptor only when this changes. */
-typedef struct FileId {
-        dev_t dev;
-        ino_t ino;
-        off_t size;
-        int64_t mtime_nsec;
-        int64_t ctime_nsec;
-} FileId;
-
 /* A referenced image or template, as found on disk at build time. */
 typedef struct FileCheck {
         bool ok;                /* exists, is a regular file (after symlinks) and is readable */
         dev_t dev;              /* identity, for path matching; valid when ok */
         ino_t ino;
+        ImageFacts *facts;      /* size, digest and layout; NULL when not ok (owned) */
 } FileCheck;
 
 typedef struct Entry {
@@ -53,6 +47,9 @@ typedef struct Entry {
 static inline bool entry_files_ok(const Entry *e) {
         return e->image.ok && e->vars.ok;
 }
+
+/* What a table's STATE column says: "ok", "files-missing", "invalid", "masked" or "shadowed". */
+const char *entry_state_name(const Entry *e) _pure_;
 
 /* Reads the file at e->path (name, state, descriptor and id are filled in), reusing the descriptor of
  * previous when the file is unchanged. Returns 0 when nothing was parsed (masked or unreadable), 1 when a
@@ -79,6 +76,9 @@ struct Catalogue {
 
         size_t n_parsed;                /* descriptors read and parsed by this build */
         size_t n_reused;                /* descriptors taken over from the previous catalogue */
+
+        ImageCache *images;             /* image facts by file identity, shared with the previous catalogue */
+        uint64_t n_hashed;              /* images this build hashed */
 };
 
 /* Builds a catalogue from dirs (most general first) below root (NULL or "/" for none). When previous is

@@ -370,11 +370,14 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
 
         if (full)
                 return manager_rescan(m, "directories changed"), 0;
+        uint64_t start = now_nsec();
         r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
         if (r < 0) {
                 log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
                 return 0;
         }
+        log_debug("Updated the catalogue in %.1f ms, %" PRIu64 " images hashed.", (double) (now_nsec() - start) / 1e6,
+                  c->n_hashed);
         (void) manager_apply(m, c, files && !names ? "firmware images changed" : "descriptors changed");
         return 0;
 }
@@ -422,8 +425,10 @@ static void arm_debounce(Manager *m) {
 
         if (m->debounce || (!m->pending_full && !m->pending_files && !m->pending_names))
                 return;
-        /* collect for one window from the first change, then rebuild once */
-        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec, 0, on_debounce, m);
+        /* collect for one window from the first change, then rebuild once; to the millisecond, since sd-event's
+         * default accuracy (250 ms) would let the announcement slip by that much on an idle loop (1000 us) */
+        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec, 1000,
+                                       on_debounce, m);
         if (r >= 0)     /* a flood of bus calls must not hold up the rebuild */
                 r = sd_event_source_set_priority(m->debounce, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {

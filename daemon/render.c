@@ -148,6 +148,20 @@ static int gen_problem_strings(yajl_gen g, const Entry *e) {
         return r ?: gen_array_close(g);
 }
 
+/* The facts of the image and of the template (DESIGN section 5): sizes, digests, the template's layout. */
+static int gen_image_facts(yajl_gen g, const Entry *e) {
+        const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
+        int r = gen_key_string(g, "state", entry_state_name(e));
+
+        r = r ?: gen_key_uint(g, "executable-size", image ? image->size : 0);
+        r = r ?: gen_key_uint(g, "nvram-template-size", vars ? vars->size : 0);
+        r = r ?: gen_key_string(g, "executable-sha256", image ? image->sha256 : "");
+        r = r ?: gen_key_string(g, "nvram-template-sha256", vars ? vars->sha256 : "");
+        r = r ?: gen_key_string(g, "varstore-format",
+                                vars ? varstore_format_to_string(vars->varstore.format) : "");
+        return r ?: gen_key_uint(g, "varstore-size", vars ? vars->varstore.volume_size : 0);
+}
+
 int render_entry(yajl_gen g, const Entry *e, uint64_t generation) {
         const Descriptor *d = e->descriptor;
         const FlashFile none = { .format = _FORMAT_INVALID };
@@ -177,6 +191,7 @@ int render_entry(yajl_gen g, const Entry *e, uint64_t generation) {
         r = r ?: gen_key_bool(g, "valid", e->state == ENTRY_VALID);
         r = r ?: gen_problem_strings(g, e);
         r = r ?: gen_key_bool(g, "files-ok", e->state == ENTRY_VALID && entry_files_ok(e));
+        r = r ?: gen_image_facts(g, e);
         r = r ?: gen_map_close(g);
         return r ? -ENOMEM : 0;
 }
@@ -197,6 +212,7 @@ char *render_describe(const Entry *e, const char *scope, uint64_t generation) {
         r = r ?: gen_key_bool(g, "valid", e->state == ENTRY_VALID);
         r = r ?: gen_key_bool(g, "masked", e->state == ENTRY_MASKED);
         r = r ?: gen_key_bool(g, "files-ok", e->state == ENTRY_VALID && entry_files_ok(e));
+        r = r ?: gen_image_facts(g, e);
         r = r ?: gen_problem_strings(g, e);
         r = r ?: gen_key_strv(g, "shadowed-paths", e->shadowed);
         r = r ?: gen_key_string(g, "scope", scope);

@@ -92,6 +92,10 @@ char *request_to_string(const Request *r, RequestKind kind) {
                 strbuf_printf(&b, " executable='%s'", r->executable);
         if (r->nvram_template)
                 strbuf_printf(&b, " nvram-template='%s'", r->nvram_template);
+        if (r->has_nvram) {
+                _cleanup_(freep) char *layout = varstore_to_string(&r->nvram);
+                strbuf_printf(&b, " nvram=(%s)", strna(layout));
+        }
         return strbuf_steal(&b);
 }
 
@@ -158,6 +162,15 @@ static bool machine_matches(const Descriptor *d, Architecture a, const char *mac
         return versioned && descriptor_matches_target(d, a, versioned);
 }
 
+/* The fit rule of DESIGN section 9: only a split-flash template the caller's varstore fits. */
+static bool nvram_fits(const Entry *e, const Varstore *nvram) {
+        const Descriptor *d = e->descriptor;
+
+        if (d->device != DEVICE_FLASH || d->mode != FLASH_MODE_SPLIT || !e->vars.facts)
+                return false;
+        return varstore_fits(nvram, &e->vars.facts->varstore);
+}
+
 static bool format_ok(const Descriptor *d, uint32_t formats) {
         if (d->device != DEVICE_FLASH)
                 return true;
@@ -214,6 +227,8 @@ static int match_entry(const Entry *e, const Request *req, RequestKind kind, con
             (req->nvram_template &&
              !path_key_matches(&ctx->nvram_template, descriptor_vars_template(d), &e->vars)))
                 REJECT("path", NULL);
+        if (req->has_nvram && !nvram_fits(e, &req->nvram))
+                REJECT("nvram-layout", NULL);
         /* a machine is only judged among targets of the right architecture: no double reason */
         if (req->has_architecture && req->machine) {
                 if ((d->architecture_mask & ARCH_BIT(req->architecture)) &&
@@ -413,6 +428,57 @@ static const Verdict *closest_candidate(const Explanation *x, size_t *ret_reject
         return best;
 }
 
+#define LAYOUT_GROUPS_MAX 4U
+#define LAYOUT_NAMES_MAX 3U
+
+/* For a request with nvram: the layouts of the templates that were refused for not fitting it, each with the
+ * first few descriptors that have it, so that the message says what would have fitted. */
+static void summarize_layouts(StrBuf *b, const Explanation *x) {
+        char *layouts[LAYOUT_GROUPS_MAX] = {};
+        size_t counts[LAYOUT_GROUPS_MAX] = {}, n_groups = 0, n_other = 0;
+        const Verdict *first[LAYOUT_GROUPS_MAX][LAYOUT_NAMES_MAX] = {};
+
+        for (size_t i = 0; i < x->n_verdicts; i++) {
+                const Verdict *v = &x->verdicts[i];
+                const ImageFacts *f = v->entry->vars.facts;
+                _cleanup_(freep) char *layout = NULL;
+                size_t g = 0;
+
+                if (v->kind != VERDICT_REJECTED || !strv_contains(v->reasons, "nvram-layout") ||
+                    strv_contains(v->reasons, "architecture"))
+                        continue;
+                layout = f ? varstore_to_string(&f->varstore) : strdup("no nvram template");
+                if (!layout)
+                        continue;
+                while (g < n_groups && !streq(layouts[g], layout))
+                        g++;
+                if (g == n_groups) {
+                        if (n_groups >= LAYOUT_GROUPS_MAX) {
+                                n_other++;
+                                continue;
+                        }
+                        layouts[n_groups++] = TAKE_PTR(layout);
+                }
+                if (counts[g] < LAYOUT_NAMES_MAX)
+                        first[g][counts[g]] = v;
+                counts[g]++;
+        }
+        if (n_groups == 0)
+                return;
+        strbuf_puts(b, "; templates of the candidates:");
+        for (size_t g = 0; g < n_groups; g++) {
+                strbuf_printf(b, "%s %s (", g == 0 ? "" : ";", layouts[g]);
+                for (size_t k = 0; k < counts[g] && k < LAYOUT_NAMES_MAX; k++)
+                        strbuf_printf(b, "%s%s", k == 0 ? "" : ", ", first[g][k]->entry->name);
+                if (counts[g] > LAYOUT_NAMES_MAX)
+                        strbuf_printf(b, " and %zu more", counts[g] - LAYOUT_NAMES_MAX);
+                strbuf_puts(b, ")");
+                free(layouts[g]);
+        }
+        if (n_other > 0)
+                strbuf_printf(b, "; %zu more with other layouts", n_other);
+}
+
 char *explanation_summary(const Explanation *x, const Request *req) {
         _cleanup_(freep) char *what = request_to_string(req, REQUEST_RESOLVE);
         _cleanup_(freep) Tally *tallies = NULL;
@@ -465,5 +531,7 @@ char *explanation_summary(const Explanation *x, const Request *req) {
                         strbuf_printf(&b, "%s%s", s == closest->reasons ? "" : ", ", *s);
                 strbuf_puts(&b, ")");
         }
+        if (req->has_nvram)
+                summarize_layouts(&b, x);
         return strbuf_steal(&b);
 }

@@ -29,6 +29,10 @@ typedef struct Request {
         char **exclude;                 /* basenames */
         char *executable;               /* compared after resolving symlinks */
         char *nvram_template;
+        bool has_nvram;                 /* a VM's varstore was given: only templates it fits match */
+        Varstore nvram;                 /* its layout */
+        int nvram_fd;                   /* the client's open varstore, to pass on; only when has_nvram (the
+                                         * daemon keeps none: -1) */
 
         /* List only */
         bool include_invalid, include_masked, include_shadowed;

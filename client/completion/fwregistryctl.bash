@@ -42,7 +42,7 @@ _fwregistryctl() {
         local verbs='status list describe resolve explain monitor reload validate nvram'
         local flags='--help --version --offline --system --user --no-legend --no-pager --no-ask-password --json
                 --secure-boot --no-secure-boot --enrolled-keys --no-enrolled-keys --smm --no-smm --no-check-files
-                --include-invalid --include-masked --include-shadowed'
+                --include-invalid --include-masked --include-shadowed --wide'
         local with_value='--root --search-path --extra-dir --arch --machine --interface --device --mode --format
                 --feature --no-feature --exclude --executable --nvram-template --nvram --output'
         local i w verb='' nargs=0 option=''
@@ -91,7 +91,7 @@ _fwregistryctl() {
                 validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
                 nvram)
                         if (( nargs == 0 )); then
-                                COMPREPLY=($(compgen -W 'create' -- "$cur"))
+                                COMPREPLY=($(compgen -W 'create inspect' -- "$cur"))
                         elif (( nargs == 1 )); then
                                 COMPREPLY=($(compgen -f -- "$cur"))
                         fi ;;

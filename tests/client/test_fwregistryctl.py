@@ -200,6 +200,45 @@ class TestOffline(unittest.TestCase):
         self.assertEqual(first['targets'], [{'architecture': 'x86_64', 'machines': ['pc-q35-*']}])
         self.assertFalse(out['firmwares'][3]['valid'])
 
+    def test_facts_and_state(self):
+        p = self.ctl('--json', 'list', '--include-invalid', '--include-masked')
+        states = {f['name']: f['state'] for f in json.loads(p.stdout)['firmwares']}
+        self.assertEqual(states, {'50-secure.json': 'ok', '60-plain.json': 'ok', '70-masked.json': 'masked',
+                                  '80-broken.json': 'invalid'})
+        first = json.loads(p.stdout)['firmwares'][0]
+        image_sha = '6105d6cc76af400325e94d588ce511be5bfdbb73b437dc51eca43917d7a43e3d'    # sha256 of 'image'
+        self.assertEqual((first['executable-size'], first['executable-sha256']), (5, image_sha))
+        self.assertEqual((first['nvram-template-size'], first['nvram-template-sha256']), (5, image_sha))
+        self.assertEqual((first['varstore-format'], first['varstore-size']), ('', 0))
+        p = self.ctl('list', '--wide')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(image_sha, p.stdout)
+        self.assertTrue(p.stdout.startswith('RANK  NAME'))
+
+    def test_nvram(self):
+        store = os.path.join(self.root, 'vm-vars.fd')
+        with open(store, 'w') as f:
+            f.write('image')        # the same size as the templates, and neither is an edk2 volume: it fits
+        p = self.ctl('nvram', 'inspect', store, '--json')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), {'path': store, 'varstore-format': '', 'varstore-size': 0,
+                                                'size': 5, 'fits': ['50-secure.json', '60-plain.json']})
+        p = self.ctl('resolve', '--arch', 'x86_64', '--no-secure-boot', f'--nvram={store}', '--json')
+        self.assertEqual(json.loads(p.stdout)['name'], '60-plain.json')
+        with open(store, 'w') as f:
+            f.write('a different size')
+        p = self.ctl('resolve', '--arch', 'x86_64', f'--nvram={store}')
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("nvram=(unknown layout, 16 bytes)", p.stderr)
+        self.assertIn('2 nvram-layout', p.stderr)
+        fifo = os.path.join(self.root, 'fifo')
+        os.mkfifo(fifo)
+        p = self.ctl('resolve', '--arch', 'x86_64', f'--nvram={fifo}')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('not a regular file', p.stderr)
+        p = self.ctl('nvram', 'inspect')
+        self.assertIn('nvram needs create|inspect PATH', p.stderr)
+
     def test_resolve(self):
         p = self.ctl('resolve', '--arch', 'x86_64', '--machine', 'q35', '--json')
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -339,8 +378,8 @@ class TestTool(unittest.TestCase):
                 (['list', 'extra'], "Unexpected argument 'extra': list takes options only"),
                 (['describe', 'a', 'b'], "Unexpected argument 'b': describe takes NAME"),
                 (['describe'], 'describe needs NAME'),
-                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create)"),
-                (['nvram', 'create'], 'nvram needs create PATH'),
+                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create or inspect)"),
+                (['nvram', 'create'], 'nvram needs create|inspect PATH'),
                 (['--frob', 'list'], "Unknown option '--frob' (see --help for the options)"),
                 (['resolve', '--arhc=x86_64'],
                  "Unknown option '--arhc=x86_64' (did you mean --arch? see --help for the options)"),
@@ -560,7 +599,7 @@ class TestCompletion(unittest.TestCase):
                                                       'reload', 'validate', 'nvram'])
         self.assertEqual(complete('fwregistryctl re'), ['resolve', 'reload'])
         self.assertIn('--no-ask-password', complete('fwregistryctl reload --no-'))
-        self.assertEqual(complete('fwregistryctl nvram '), ['create'])
+        self.assertEqual(complete('fwregistryctl nvram '), ['create', 'inspect'])
         self.assertEqual(complete('fwregistryctl resolve --out'), ['--output'])
 
     def test_values_from_the_contract(self):

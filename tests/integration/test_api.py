@@ -16,7 +16,9 @@ from fwtest import (BUS_NAME, ERROR_NO_MATCH, ERROR_NO_SUCH_FIRMWARE, FIRMWARE_I
 
 RESULT_KEYS = {'name', 'path', 'rank', 'generation', 'description', 'interface-types', 'device', 'mode',
                'executable', 'executable-format', 'nvram-template', 'nvram-template-format',
-               'uefi-vars-template', 'features', 'requires-smm', 'targets', 'tags', 'valid', 'problems', 'files-ok'}
+               'uefi-vars-template', 'features', 'requires-smm', 'targets', 'tags', 'valid', 'problems', 'files-ok',
+               'state', 'executable-size', 'nvram-template-size', 'executable-sha256', 'nvram-template-sha256',
+               'varstore-format', 'varstore-size'}
 VALID_NAMES = ['40-x86-enrolled.json', '50-x86-secure.json', '60-aarch64.json', '60-x86.json',
                '75-shadowed.json', '80-missing-image.json']
 

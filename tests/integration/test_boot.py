@@ -4,6 +4,7 @@
 from the answer alone, boot it under TCG with no disk and see the firmware run (UEFI's boot manager speaks on the
 serial console)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,8 +30,8 @@ def machine_for(arch, globs):
     return 'virt'
 
 
-def qemu_command(arch, result, workdir):
-    """The command line, from the Resolve result only."""
+def qemu_command(arch, result, workdir, varstore=None):
+    """The command line, from the Resolve result only (and the VM's own varstore, when it has one)."""
     cmd = [QEMU[arch], '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
            '-serial', f'file:{workdir}/serial.log']
     smm = bool(result['requires-smm'])
@@ -49,12 +50,15 @@ def qemu_command(arch, result, workdir):
     cmd += ['-drive', f'if=pflash,unit=0,format={result["executable-format"]},file={code}'
                       f'{",readonly=on" if mode != "combined" else ""}']
     if mode == 'split':                # a per-VM copy of the template is the variable store
-        vars_ = shutil.copy(str(result['nvram-template']), os.path.join(workdir, 'vars.img'))
+        vars_ = varstore or shutil.copy(str(result['nvram-template']), os.path.join(workdir, 'vars.img'))
         cmd += ['-drive', f'if=pflash,unit=1,format={result["nvram-template-format"]},file={vars_}']
     return cmd
 
 
 class TestBoot(dbusmock.DBusTestCase):
+    # the machine's real descriptors: no --root
+    daemon_args = []
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -69,13 +73,17 @@ class TestBoot(dbusmock.DBusTestCase):
         cls.bus_pid, cls.address = cls.start_dbus(conf=conf)
         cls.addClassCleanup(cls.stop_dbus, cls.bus_pid)
         cls.log = open(os.path.join(cls.tmp, 'daemon.log'), 'w')
-        # the machine's real descriptors: no --root
-        cls.daemon = subprocess.Popen([DAEMON, '--system'], stdout=cls.log, stderr=subprocess.STDOUT,
+        cls.prepare()
+        cls.daemon = subprocess.Popen([DAEMON, '--system', *cls.daemon_args], stdout=cls.log, stderr=subprocess.STDOUT,
                                       env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cls.address))
         cls.bus = dbus.bus.BusConnection(cls.address)
         wait_until(lambda: cls.daemon.poll() is not None or cls.bus.name_has_owner(BUS_NAME),
                    what='fwregistryd')
         cls.manager = dbus.Interface(cls.bus.get_object(BUS_NAME, MANAGER_PATH), MANAGER_IFACE)
+
+    @classmethod
+    def prepare(cls):
+        pass
 
     @classmethod
     def tearDownClass(cls):
@@ -85,9 +93,9 @@ class TestBoot(dbusmock.DBusTestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
         super().tearDownClass()
 
-    def boot(self, arch, result):
+    def boot(self, arch, result, varstore=None):
         workdir = tempfile.mkdtemp(dir=self.tmp)
-        cmd = qemu_command(arch, result, workdir)
+        cmd = qemu_command(arch, result, workdir, varstore)
         serial = os.path.join(workdir, 'serial.log')
         start = time.monotonic()
         qemu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -132,6 +140,53 @@ class TestBoot(dbusmock.DBusTestCase):
             booted.append(f'{name}: UEFI up after {seconds:.1f} s')
         print('\n' + '\n'.join(['booted:'] + booted + ['not booted:'] + skipped))
         self.assertTrue(booted, 'no descriptor to boot on this machine')
+
+
+# Debian ships the 2 MiB build without a descriptor; an administrator adds one for the VMs made before the move
+# to 4 MiB (docs/nvram.md).
+OVMF_2M = {
+    'description': 'UEFI firmware for x86_64, 2 MiB build, for VMs created before the move to 4 MiB',
+    'interface-types': ['uefi'],
+    'mapping': {
+        'device': 'flash',
+        'executable': {'filename': '/usr/share/OVMF/OVMF_CODE.fd', 'format': 'raw'},
+        'nvram-template': {'filename': '/usr/share/OVMF/OVMF_VARS.fd', 'format': 'raw'},
+    },
+    'targets': [{'architecture': 'x86_64', 'machines': ['pc-i440fx-*', 'pc-q35-*']}],
+    'features': ['acpi-s3', 'verbose-dynamic'],
+    'tags': [],
+}
+
+
+class TestBootOwnVarstore(TestBoot):
+    """A VM that has kept its varstore since the 2 MiB days: Resolve with it as nvram picks the build it fits,
+    and the VM boots with that code and its own varstore."""
+
+    @classmethod
+    def prepare(cls):
+        if not os.path.exists('/usr/share/OVMF/OVMF_VARS.ms.fd'):
+            raise unittest.SkipTest('ovmf is not installed')
+        etc = os.path.join(cls.tmp, 'etc-qemu-firmware')
+        os.makedirs(etc)
+        with open(os.path.join(etc, '70-edk2-x86_64-2m.json'), 'w') as f:
+            json.dump(OVMF_2M, f)
+        cls.daemon_args = [f'--search-path=/usr/share/qemu/firmware:{etc}']
+
+    def test_every_descriptor_boots(self):
+        pass    # the parent class does that with the machine's own descriptors
+
+    def test_old_varstore_boots(self):
+        varstore = shutil.copy('/usr/share/OVMF/OVMF_VARS.ms.fd', os.path.join(self.tmp, 'vm-vars.fd'))
+        fd = os.open(varstore, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            request = dbus.Dictionary({'architecture': 'x86_64', 'machine': 'q35', 'nvram': dbus.types.UnixFd(fd)},
+                                      signature='sv')
+            _, result = self.manager.Resolve(request)
+        finally:
+            os.close(fd)
+        self.assertEqual(result['name'], '70-edk2-x86_64-2m.json')
+        seconds = self.boot('x86_64', result, varstore)
+        print(f'\n{result["name"]} with its own 2 MiB-era varstore: UEFI up after {seconds:.1f} s')
 
 
 if __name__ == '__main__':

@@ -456,6 +456,7 @@ class TestHostileCallers(HostileTestCase):
             'as': [dbus.String('raw'), dbus.Dictionary({'raw': True}, signature='sb')],
             'a{sb}': [dbus.Dictionary({'secure-boot': 'yes'}, signature='ss'), dbus.Array(['secure-boot'],
                                                                                            signature='s')],
+            'h': [dbus.String('/etc/passwd'), dbus.Int32(0)],      # a path or a number is not a descriptor
         }
         checked = 0
         for key, signature in keys:

@@ -157,8 +157,15 @@ class TestModule(DaemonTestCase):
                 # a daemon without image facts does not know the key yet: refused, and said so, never ignored
                 self.assertIn("Unknown key 'nvram'", str(e))
                 return
-        # with image facts: the varstore has the layout of VARS.fd, so the descriptors built on it fit
-        self.assertEqual(fw.nvram_template, '/fw/VARS.fd')
+        # with image facts: the first descriptor whose template has the varstore's layout (here: its size)
+        self.assertEqual(fw.name, '40-x86-enrolled.json')
+        self.assertEqual(fw.nvram_template_size, os.path.getsize(varstore))
+        # a varstore of no template's size fits nothing, and the reason says so
+        with open(varstore, 'ab') as f:
+            f.write(b'\0' * 4096)
+        with open(varstore, 'rb') as f, self.assertRaises(fwregistry.NoMatch) as cm:
+            self.client.resolve(architecture='x86_64', machine='q35', nvram=f)
+        self.assertIn('nvram-layout', cm.exception.reasons)
 
     def test_not_running(self):
         self.stop_daemon()

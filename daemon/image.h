@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Facts about referenced images: size, SHA-256 of the content (OpenSSL's libcrypto) and varstore layout,
+ * computed once per distinct file and cached by file identity, so that an unchanged image is never read
+ * twice. It reads regular files it is pointed at; it decides nothing about descriptors. */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "varstore.h"
+
+/* What identifies one version of a file: a rebuild re-reads a descriptor, or hashes an image, only when
+ * this changes. */
+typedef struct FileId {
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        int64_t mtime_nsec;
+        int64_t ctime_nsec;
+} FileId;
+
+FileId file_id_from_stat(const struct stat *st);
+bool file_id_equal(const FileId *a, const FileId *b) _pure_;
+
+/* Images larger than this get a size and a layout but no digest: no firmware image comes near it, and
+ * hashing one would hold up everything else. */
+#define IMAGE_HASH_SIZE_MAX (UINT64_C(512) * 1024 * 1024)
+
+typedef struct ImageFacts {
+        unsigned n_ref;
+        FileId id;                      /* the version these facts are about */
+        uint64_t size;
+        char sha256[65];                /* lower-case hex, "" when not hashed (too large) */
+        Varstore varstore;              /* the layout of its head */
+} ImageFacts;
+
+/* Facts that were not computed here (a client decoding the daemon's answer). NULL on ENOMEM. */
+ImageFacts *image_facts_new(void);
+ImageFacts *image_facts_ref(ImageFacts *f);
+ImageFacts *image_facts_unref(ImageFacts *f);
+static inline void image_facts_unrefp(ImageFacts **f) {
+        image_facts_unref(*f);
+}
+
+/* Whether two versions of an image have the same content as far as anyone can tell: size, digest and
+ * layout. A touched file (new mtime, same bytes) is the same. */
+bool image_facts_same_content(const ImageFacts *a, const ImageFacts *b) _pure_;
+
+/* Reads fd from its current offset to its end, hashing it and parsing its head; st is its fstat(). A file
+ * larger than IMAGE_HASH_SIZE_MAX is not hashed: only its head is read. Returns 0 and new facts, or a negative
+ * errno of read(), -EIO when OpenSSL fails, -ENOMEM. */
+int image_facts_compute(int fd, const struct stat *st, ImageFacts **ret);
+
+typedef struct ImageCache ImageCache;
+
+/* A cache shared by successive catalogues (each build takes a reference to its predecessor's). */
+int image_cache_new(ImageCache **ret);
+ImageCache *image_cache_ref(ImageCache *c);
+ImageCache *image_cache_unref(ImageCache *c);
+static inline void image_cache_unrefp(ImageCache **c) {
+        image_cache_unref(*c);
+}
+
+/* The facts of the file at path, whose stat() is st: the cached ones when its identity is unchanged,
+ * freshly computed otherwise. Returns 0 with a new reference, a negative errno when it cannot be opened
+ * or read (-EACCES, -ENOENT, ...), or -ENOMEM. */
+int image_cache_get(ImageCache *c, const char *path, const struct stat *st, ImageFacts **ret);
+
+/* Drops what no catalogue refers to any more. Call before a build: facts held only by the cache belong to
+ * files that no live catalogue names. */
+void image_cache_prune(ImageCache *c);
+
+/* How many files this cache has hashed so far (tests and benchmarks). */
+uint64_t image_cache_n_hashed(const ImageCache *c) _pure_;
