@@ -803,7 +803,7 @@ static void print_field(const char *key, const char *value) {
                 printf("%15s: %s\n", key, value);
 }
 
-/* Sizes, digests and the template's layout, under the keys of the bus API. */
+/* Sizes, digests and the template's layout (--json has them under the keys of the bus API). */
 static int print_entry_facts(const Entry *e) {
         const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
         _cleanup_(freep) char *size = image ? strdup_printf("%" PRIu64, image->size) : NULL,
@@ -812,10 +812,11 @@ static int print_entry_facts(const Entry *e) {
 
         if ((image && !size) || (vars && (!vars_size || !layout)))
                 return -ENOMEM;
-        print_field("executable-size", size);
-        print_field("executable-sha256", image ? image->sha256 : NULL);
-        print_field("nvram-template-size", vars_size);
-        print_field("nvram-template-sha256", vars ? vars->sha256 : NULL);
+        /* shorter than the bus keys, so that the labels stay aligned */
+        print_field("image size", size);
+        print_field("image sha256", image ? image->sha256 : NULL);
+        print_field("template size", vars_size);
+        print_field("template sha256", vars ? vars->sha256 : NULL);
         print_field("varstore", layout);
         return 0;
 }
