@@ -1102,6 +1102,15 @@ static const sd_bus_vtable firmware_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* The bus went away (restarted, or it dropped us): a daemon off the bus serves nobody. Exiting with a failure
+ * lets the service manager's Restart= or bus activation bring it back on the new bus. */
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        log_error("Lost the connection to the %s bus, exiting.", m->user ? "session" : "system");
+        return sd_event_exit(m->event, -ECONNRESET);
+}
+
 int bus_setup(Manager *m) {
         int r;
 
@@ -1123,6 +1132,12 @@ int bus_setup(Manager *m) {
         r = sd_bus_add_object_manager(m->bus, NULL, BUS_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the object manager: %m");
+
+        /* sd-bus's synthetic local signal, never seen on the wire */
+        r = sd_bus_match_signal(m->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_disconnected, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch for the bus going away: %m");
 
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

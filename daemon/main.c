@@ -173,6 +173,8 @@ static int run(int argc, char *argv[]) {
         log_info("%s on the %s bus.", strempty(status), arg_user ? "session" : "system");
 
         r = sd_event_loop(m->event);
+        if (r == -ECONNRESET)
+                return r;               /* the bus went away: logged already */
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

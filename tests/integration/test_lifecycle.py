@@ -1,0 +1,37 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The daemon's life around the catalogue: what it tells the service manager, the user instance on a session
+bus, a bus that goes away, and a watcher that cannot start."""
+
+import os
+import signal
+import socket
+import unittest
+
+from fwtest import (ETC, SLOW, USR, DaemonTestCase, flash, wait_until)
+
+
+class TestBusDisconnect(DaemonTestCase):
+    """One test to a class: the bus is killed, and with it the class's bus."""
+
+    def test_exits_with_failure_when_the_bus_goes_away(self):
+        self.assertEqual(self.prop('Count'), 6)
+        os.kill(self.bus_pid, signal.SIGTERM)
+        # off the bus it serves nobody: it must exit, with a failure status so that Restart= fires
+        returncode = self.daemon.wait(timeout=30 * SLOW)
+        self.assertNotEqual(returncode, 0)
+        with open(self.log_path) as f:
+            self.assertIn('<3>Lost the connection to the system bus, exiting.', f.read())
+
+    def stop_daemon(self):
+        if self.daemon.poll() is None:
+            self.daemon.kill()
+            self.daemon.wait()
+        self.log.close()
+
+    def tearDown(self):
+        self.stop_daemon()
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
