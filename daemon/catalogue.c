@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -322,14 +323,21 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
 
         /* stat first: a device or FIFO is never opened at all */
         if (fstatat(dirfd, name, &st, 0) < 0) {
-                char target[256];
+                char target[PATH_MAX];
                 ssize_t n;
 
                 if (errno == ENOMEM)
                         return -ENOMEM;
                 if (errno == ENOENT && (n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
+                        /* a link target is any bytes: it goes into a D-Bus string, so it is shown escaped */
+                        _cleanup_(freep) char *shown = NULL;
+
                         target[n] = 0;
-                        return unreadable(e, "dangling symlink to '%s'", target);
+                        shown = utf8_escape_text(target);
+                        if (!shown)
+                                return -ENOMEM;
+                        return unreadable(e, "dangling symlink to '%s'%s", shown,
+                                          (size_t) n == sizeof(target) - 1 ? " (cut short)" : "");
                 }
                 return unreadable(e, "cannot access: %s", strerror(errno));
         }

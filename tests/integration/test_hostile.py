@@ -265,6 +265,33 @@ class TestHostileFiles(FileTestCase):
                    timeout=2, what='the link to become valid once its target exists')
         self.assertEqual(self.resolve(architecture='x86_64')[1]['name'], '00-dangling.json')
 
+    def test_dangling_symlink_target_not_utf8(self):
+        """A link target is bytes, like a file name: one that is not UTF-8 (or that an older version cut in the
+        middle of a character) must not break List, Explain, Describe, GetManagedObjects or later signals."""
+        latin1 = os.fsencode(self.path('opt')) + b'/caf\xe9.json'
+        self.drop('00-latin1.json', lambda p: os.symlink(latin1, p))
+        self.assert_rejected('00-latin1.json', f"dangling symlink to '{self.path('opt')}/caf\\xe9.json'")
+        # 408 bytes (no name in it over 255), with a two-byte character across byte 255
+        long_target = '/opt/a/' + '\u00e9' * 100 + '/' + '\u00e9' * 100
+        assert long_target.encode()[254:256] == '\u00e9'.encode()
+        self.drop('01-long.json', lambda p: os.symlink(long_target, p))
+        self.assert_rejected('01-long.json', f"dangling symlink to '{long_target}'", extra_invalid=2)
+        objects = self.bus.get_object(BUS_NAME, MANAGER_PATH).GetManagedObjects(
+            dbus_interface='org.freedesktop.DBus.ObjectManager')
+        self.assertIn(firmware_path('00-latin1.json'), objects)
+        # and the next change is announced as ever
+        self.drop('02-next.json', lambda p: self.write_descriptor(p, flash('CODE.fd', 'VARS.fd')))
+
+    def test_file_name_cannot_forge_log_lines(self):
+        """A file name may hold a newline: logged as it is, it would start a line with a priority of its own."""
+        name = '59-x\n<0>forged.json'
+        self.drop(name, lambda p: self.write_descriptor(p, {'interface-types': ['uefi']}))
+        self.assertFalse(self.prop('Valid', firmware_path(name), FIRMWARE_IFACE))
+        with open(self.log_path, errors='replace') as f:
+            log = f.read()
+        self.assertIn('59-x\\x0a<0>forged.json: ', log)
+        self.assertEqual([line for line in log.splitlines() if line.startswith('<0>')], [])
+
     def test_symlink_loop(self):
         self.drop('57-loop.json', lambda p: os.symlink('57-loop.json', p))
         self.assert_rejected('57-loop.json', 'cannot access: Too many levels of symbolic links')
