@@ -101,6 +101,16 @@ static int strv_add_sorted_unique(char ***l, char *s) {
         return strv_consume(l, s);
 }
 
+/* Removes s from l, keeping the order. */
+static void strv_remove(char **l, const char *s) {
+        for (size_t i = 0; l && l[i]; i++)
+                if (streq(l[i], s)) {
+                        free(l[i]);
+                        memmove(&l[i], &l[i + 1], (strv_length(l + i + 1) + 1) * sizeof(char *));
+                        return;
+                }
+}
+
 static int string_compare(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
@@ -388,6 +398,10 @@ static int classify_event(Manager *m, const WatchEvent *e) {
                 m->pending_full = true;
                 return 0;
         }
+        /* the watcher dropped this watch: when the set is recomputed it must be sent again, even if it is
+         * the same set of paths as before (the directory was re-created, or replaced, meanwhile) */
+        if (e->mask & IN_IGNORED)
+                strv_remove(m->watched, e->path);
         if (strv_contains(m->search_dirs, e->path)) {
                 known = true;
                 if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT) || !e->name)

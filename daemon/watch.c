@@ -228,9 +228,21 @@ static void *watch_thread(void *userdata) {
                 const char *path = inotifytools_filename_from_wd(ev->wd);
                 if (!path)
                         continue;       /* a watch we already removed */
-                report(w, path, ev->len > 0 ? ev->name : NULL, ev->mask);
-                if (ev->mask & IN_IGNORED)
-                        forget_watch(w, path);
+                if (!(ev->mask & (IN_IGNORED | IN_MOVE_SELF))) {
+                        report(w, path, ev->len > 0 ? ev->name : NULL, ev->mask);
+                        continue;
+                }
+                /* the directory left this path: deleted (the kernel dropped the watch) or moved away (the
+                 * watch would follow it). Forget it before the manager hears of it, so that when it asks for
+                 * the path again, a new directory there is watched anew. */
+                _cleanup_(freep) char *copy = strdup(path);
+                if (ev->mask & IN_MOVE_SELF)
+                        (void) inotifytools_remove_watch_by_wd(ev->wd);
+                if (copy) {
+                        forget_watch(w, copy);
+                        report(w, copy, NULL, ev->mask | IN_IGNORED);
+                } else
+                        report(w, NULL, NULL, IN_Q_OVERFLOW);
         }
         inotifytools_cleanup();
         strv_free(w->watched);

@@ -89,17 +89,6 @@ class TestWatch(DaemonTestCase):
         self.assertGreater(self.prop('Generation'), gen)
         self.assertEqual(self.resolve(architecture='x86_64')[1]['name'], '05-admin.json')
 
-    def test_directory_deleted_and_recreated(self):
-        shutil.rmtree(self.path(ETC))
-        # the mask and the admin's override went with it
-        wait_until(lambda: '70-masked.json' in self.names(), what='the unmasked 70-masked.json')
-        self.assertEqual(self.prop('Description', firmware_path('75-shadowed.json'), FIRMWARE_IFACE),
-                         'the distribution copy')
-        os.makedirs(self.path(ETC))
-        with open(self.path(f'{ETC}/70-masked.json'), 'w'):
-            pass
-        wait_until(lambda: '70-masked.json' not in self.names(), what='the mask in a re-created /etc')
-
     def test_usr_share_deleted_and_recreated(self):
         shutil.rmtree(self.path(USR))
         wait_until(lambda: self.prop('Count') == 1, what='only /etc left')
@@ -161,6 +150,51 @@ class TestWatch(DaemonTestCase):
                 f.write('image')
         wait_until(lambda: self.prop('FilesOk', firmware_path('15-opt.json'), FIRMWARE_IFACE),
                    what='files-ok once the image directory exists')
+
+
+class TestReplacedDirectories(DaemonTestCase):
+    """A search directory that goes away and comes back within one debounce window: the rebuild finds the
+    same set of directories to watch as before, yet the old watch is gone. A long window makes "within" a
+    certainty rather than a matter of timing."""
+
+    daemon_args = ['--debounce=1500']
+
+    def setUp(self):
+        super().setUp()
+        self.record_signals()
+
+    def path(self, rel):
+        return os.path.join(self.root, rel)
+
+    def write_descriptor(self, rel, **kwargs):
+        with open(self.path(rel), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd', **kwargs), f)
+
+    def test_directory_deleted_and_recreated(self):
+        shutil.rmtree(self.path(ETC))
+        os.makedirs(self.path(ETC))
+        with open(self.path(f'{ETC}/70-masked.json'), 'w'):
+            pass
+        # the admin's override went with the old directory; the mask is back
+        self.assertEqual(self.wait_for_change(1), [[], [], ['75-shadowed.json']])
+        self.assertEqual(self.prop('Description', firmware_path('75-shadowed.json'), FIRMWARE_IFACE),
+                         'the distribution copy')
+        # and the new directory is watched
+        self.write_descriptor(f'{ETC}/05-admin.json')
+        self.assertEqual(self.wait_for_change(2), [['05-admin.json'], [], []])
+
+    def test_directory_moved_and_replaced(self):
+        os.rename(self.path(ETC), self.path('etc/qemu/firmware.old'))
+        os.makedirs(self.path(ETC))
+        self.write_descriptor(f'{ETC}/05-admin.json')
+        added, removed, modified = self.wait_for_change(1)
+        self.assertEqual((added, removed), (['05-admin.json'], []))
+        self.assertEqual(modified, ['70-masked.json', '75-shadowed.json'])
+        # the new directory is watched, the old one (wherever it went) is not ours any more
+        self.write_descriptor('etc/qemu/firmware.old/06-stale.json')
+        self.write_descriptor(f'{ETC}/07-later.json')
+        self.assertEqual(self.wait_for_change(2), [['07-later.json'], [], []])
+        self.assertNotIn('06-stale.json', [d['name'] for _, d in self.list()[1]])
 
 
 class TestOverflow(DaemonTestCase):
