@@ -810,7 +810,7 @@ static bool strv_equal(char * const *a, char * const *b) {
 
 /* Descriptors are compared by identity (an unchanged file keeps its parsed descriptor), except those that
  * only say why a file could not be read: re-reading gives a new one with the same words. */
-static bool descriptor_same(const Descriptor *a, const Descriptor *b) {
+bool descriptor_same(const Descriptor *a, const Descriptor *b) {
         if (a == b)
                 return true;
         return a && b && a->unreadable && b->unreadable && streq(a->problems[0].message, b->problems[0].message);

@@ -74,7 +74,7 @@ static void log_catalogue_problems(const Catalogue *c, const Catalogue *previous
                 const Entry *old = previous ? catalogue_find(previous, e->name) : NULL;
 
                 /* an unchanged descriptor was reported when it was first read */
-                if (!e->descriptor || (old && old->descriptor == e->descriptor))
+                if (!e->descriptor || (old && descriptor_same(old->descriptor, e->descriptor)))
                         continue;
                 for (size_t j = 0; j < e->descriptor->n_problems; j++) {
                         const Problem *p = &e->descriptor->problems[j];
@@ -359,6 +359,10 @@ int manager_rescan(Manager *m, const char *why) {
         r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
         if (r < 0)
                 return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
+        /* how the catalogue was rebuilt, and what it cost: the tests read this to tell a full rescan from a
+         * targeted update */
+        log_debug("Rebuild %" PRIu64 ": full rescan (%s), %zu parsed, %zu reused.", m->n_rebuilds + 1, why,
+                  c->n_parsed, c->n_reused);
         return manager_apply(m, c, why);
 }
 
@@ -385,8 +389,35 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
                 return 0;
         }
+        log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.", m->n_rebuilds + 1,
+                  strv_length(names), files ? " and the referenced files" : "", c->n_parsed, c->n_reused);
         (void) manager_apply(m, c, files && !names ? "firmware images changed" : "descriptors changed");
         return 0;
+}
+
+/* Whether dir is path or below it. */
+static bool path_is_below(const char *dir, const char *path) {
+        size_t n = strlen(path);
+        return strncmp(dir, path, n) == 0 && (dir[n] == 0 || dir[n] == '/');
+}
+
+/* Whether the entry name in the watched ancestor path is, or leads to, a search directory, an image
+ * directory or the directory of a link target. */
+static bool leads_to_watched(Manager *m, const char *path, const char *name) {
+        _cleanup_(freep) char *entry = path_join(path, name);
+
+        if (!entry)
+                return true;    /* cannot tell: assume it matters */
+        STRV_FOREACH(d, m->search_dirs)
+                if (path_is_below(*d, entry))
+                        return true;
+        STRV_FOREACH(d, m->image_dirs)
+                if (path_is_below(*d, entry))
+                        return true;
+        STRV_FOREACH(t, m->link_targets)
+                if (path_is_below(*t, entry))
+                        return true;
+        return false;
 }
 
 /* What one event means: a name to look at again, files to check again, or a full rescan. */
@@ -425,8 +456,10 @@ static int classify_event(Manager *m, const WatchEvent *e) {
                     strv_extend(&m->pending_names, m->link_entries[i]) < 0)
                         return -ENOMEM;
         }
-        /* an ancestor of a directory that does not exist yet: something may have appeared on the way */
-        if (!known)
+        /* an ancestor of a directory that does not exist yet: only a name on the way to one may have made
+         * it appear; the rest of what happens in /etc or a home directory is none of ours */
+        if (!known && (!e->name || (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) ||
+                       leads_to_watched(m, e->path, e->name)))
                 m->pending_full = true;
         return 0;
 }

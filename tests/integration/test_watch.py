@@ -8,7 +8,8 @@ import shutil
 import signal
 import unittest
 
-from fwtest import (ETC, FIRMWARE_IFACE, MANAGER_PATH, USR, DaemonTestCase, firmware_path, flash, wait_until)
+from fwtest import (ETC, FIRMWARE_IFACE, MANAGER_PATH, STANDARD_TREE, USR, DaemonTestCase, firmware_path, flash,
+                    wait_until)
 
 
 class TestWatch(DaemonTestCase):
@@ -195,6 +196,53 @@ class TestReplacedDirectories(DaemonTestCase):
         self.write_descriptor(f'{ETC}/07-later.json')
         self.assertEqual(self.wait_for_change(2), [['07-later.json'], [], []])
         self.assertNotIn('06-stale.json', [d['name'] for _, d in self.list()[1]])
+
+
+def rebuilds(log_path):
+    """The daemon's debug lines about each rebuild: 'full rescan (why), N parsed, M reused.' or 'update of N
+    names, N parsed, M reused.'"""
+    with open(log_path, errors='replace') as f:
+        return [line.split(': ', 1)[1].rsplit(' (', 1)[0] for line in f if line.startswith('<7>Rebuild ')]
+
+
+class TestMissingDirectory(DaemonTestCase):
+    """No /etc/qemu/firmware: /etc is watched for it to appear, and nothing else that happens in /etc is ours."""
+
+    tree = {k: v for k, v in STANDARD_TREE.items() if not k.startswith('etc/')}
+
+    def start_daemon(self, *extra):
+        os.makedirs(os.path.join(self.root, 'etc'), exist_ok=True)
+        # an unreadable descriptor: reported once, not on every full rescan
+        link = os.path.join(self.root, USR, '30-dangling.json')
+        if not os.path.lexists(link):
+            os.symlink('/nonexistent/30.json', link)
+        super().start_daemon(*extra)
+
+    def test_unrelated_changes_in_the_parent(self):
+        self.record_signals()
+        for i in range(10):
+            with open(os.path.join(self.root, 'etc', f'unrelated-{i}.conf'), 'w') as f:
+                f.write('x')
+        with open(os.path.join(self.root, USR, '10-marker.json'), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd'), f)
+        self.assertEqual(self.wait_for_change(1), [['10-marker.json'], [], []])
+        # events arrive in order: the marker's rebuild came after everything the writes in /etc caused
+        self.assertEqual(rebuilds(self.log_path), ['update of 1 names, 1 parsed, 9 reused.'])
+
+        # the directory that was waited for appears: that is a full rescan
+        os.makedirs(os.path.join(self.root, ETC))
+        with open(os.path.join(self.root, ETC, '05-admin.json'), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd'), f)
+        wait_until(lambda: '05-admin.json' in [d['name'] for _, d in self.list()[1]],
+                   what='05-admin.json in the new /etc/qemu/firmware')
+        self.assertTrue(any(r.startswith('full rescan') for r in rebuilds(self.log_path)[1:]))
+
+    def test_unreadable_descriptor_reported_once(self):
+        self.manager.Reload()
+        self.manager.Reload()
+        self.assertEqual(rebuilds(self.log_path), ['full rescan (Reload() was called), 0 parsed, 8 reused.'] * 2)
+        with open(self.log_path) as f:
+            self.assertEqual(f.read().count("dangling symlink to '/nonexistent/30.json'"), 1)
 
 
 class TestOverflow(DaemonTestCase):
