@@ -186,6 +186,15 @@ static int dirs_open(Catalogue *c, Dirs *ret) {
         return 0;
 }
 
+/* What is said about a name that is not valid UTF-8 in a search directory. NULL on ENOMEM. */
+static char *name_problem(const char *dir, const char *name) {
+        _cleanup_(freep) char *shown = utf8_escape_invalid(name);
+
+        return shown ? strdup_printf("%s: file name '%s' is not valid UTF-8, skipping", dir, shown) : NULL;
+}
+
+#define NAME_PROBLEM_SUFFIX "' is not valid UTF-8, skipping"
+
 static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index) {
         _cleanup_(closep) int fd = -1;
         DIR *d;
@@ -218,9 +227,7 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
                         continue;
                 if (!utf8_is_valid(de->d_name)) {
                         /* it could be neither named on the bus nor in a message: report it and go on */
-                        _cleanup_(freep) char *shown = utf8_escape_invalid(de->d_name);
-                        r = strv_consume(&c->dir_problems, shown ? strdup_printf("%s: file name '%s' is not valid "
-                                         "UTF-8, skipping", dirs->paths[dir_index], shown) : NULL);
+                        r = strv_consume(&c->dir_problems, name_problem(dirs->paths[dir_index], de->d_name));
                         if (r < 0)
                                 break;
                         continue;
@@ -721,6 +728,29 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         return 0;
 }
 
+/* Takes over the previous build's problems with names, except those about a name in changed (sorted). */
+static int keep_name_problems(Catalogue *c, const Catalogue *previous, char * const *changed, const Dirs *d) {
+        STRV_FOREACH(p, previous->dir_problems) {
+                bool again = false;
+
+                if (!endswith(*p, NAME_PROBLEM_SUFFIX))
+                        continue;       /* about a directory: dirs_open() said what is wrong now */
+                STRV_FOREACH(n, changed) {
+                        if (utf8_is_valid(*n))
+                                continue;
+                        for (size_t i = 0; i < d->n && !again; i++) {
+                                _cleanup_(freep) char *q = name_problem(d->paths[i], *n);
+                                if (!q)
+                                        return -ENOMEM;
+                                again = streq(q, *p);
+                        }
+                }
+                if (!again && strv_extend(&c->dir_problems, *p) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int catalogue_update(const Catalogue *previous, char * const *changed, bool recheck_files, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(strv_freep) char **names = NULL;
@@ -735,34 +765,27 @@ int catalogue_update(const Catalogue *previous, char * const *changed, bool rech
         if (!names)
                 return -ENOMEM;
         qsort(names, strv_length(names), sizeof(char *), string_ptr_compare);
-        if (previous->dir_problems) {
-                c->dir_problems = strv_copy(previous->dir_problems);
-                if (!c->dir_problems)
-                        return -ENOMEM;
-        }
 
+        /* directories are looked at again (that says what is wrong with them now); of the names a scan
+         * found wrong, those not looked at again still are */
         r = dirs_open(c, &d);
         if (r < 0)
                 return r;
+        r = keep_name_problems(c, previous, names, &d);
         /* where does each changed name exist now? (lstat: a dangling symlink exists too) */
         STRV_FOREACH(n, names) {
                 struct stat st;
 
                 if (catalogue_name_ignored(*n) || strchr(*n, '/') || (n > names && streq(*n, n[-1])))
                         continue;
-                if (!utf8_is_valid(*n)) {
-                        _cleanup_(freep) char *shown = utf8_escape_invalid(*n), *msg = NULL;
-
-                        msg = shown ? strdup_printf("file name '%s' is not valid UTF-8, skipping", shown) : NULL;
-                        if (!msg)
-                                r = -ENOMEM;
-                        else if (!strv_contains(c->dir_problems, msg))
-                                r = strv_consume(&c->dir_problems, TAKE_PTR(msg));
-                        continue;
-                }
-                for (unsigned i = 0; i < d.n && r >= 0; i++)
-                        if (d.fds[i] >= 0 && fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                for (unsigned i = 0; i < d.n && r >= 0; i++) {
+                        if (d.fds[i] < 0 || fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        if (utf8_is_valid(*n))
                                 r = scan_add(&s, *n, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
+                        else
+                                r = strv_consume(&c->dir_problems, name_problem(d.paths[i], *n));
+                }
         }
         r = catalogue_complete(c, &d, &s, r, previous, names, recheck_files);
         if (r < 0)
