@@ -464,13 +464,17 @@ static int classify_event(Manager *m, const WatchEvent *e) {
         return 0;
 }
 
+#define DEBOUNCE_ACCURACY_USEC (1 * 1000ULL)
+
 static void arm_debounce(Manager *m) {
         int r;
 
         if (m->debounce || (!m->pending_full && !m->pending_files && !m->pending_names))
                 return;
         /* collect for one window from the first change, then rebuild once */
-        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec, 0, on_debounce, m);
+        /* with sd-event's default accuracy of 250 ms, a 50 ms window would end anywhere up to 300 ms */
+        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec,
+                                       DEBOUNCE_ACCURACY_USEC, on_debounce, m);
         if (r >= 0)     /* a flood of bus calls must not hold up the rebuild */
                 r = sd_event_source_set_priority(m->debounce, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {
