@@ -8,7 +8,7 @@ import signal
 import socket
 import unittest
 
-from fwtest import (ETC, SLOW, USR, DaemonTestCase, flash, wait_until)
+from fwtest import (ETC, SLOW, USR, WRAPPER, DaemonTestCase, flash, wait_until)
 
 
 class TestBusDisconnect(DaemonTestCase):
@@ -31,6 +31,24 @@ class TestBusDisconnect(DaemonTestCase):
 
     def tearDown(self):
         self.stop_daemon()
+
+
+class TestProcess(DaemonTestCase):
+    @unittest.skipIf(WRAPPER, 'valgrind keeps fds of its own')
+    def test_every_fd_is_close_on_exec(self):
+        """Nothing the daemon opens may leak into a process it (or a library in it) ever starts: the inotify
+        fd that libinotifytools makes without IN_CLOEXEC included."""
+        pid = self.daemon.pid
+        kinds = {}
+        for fd in os.listdir(f'/proc/{pid}/fd'):
+            if int(fd) <= 2:
+                continue
+            with open(f'/proc/{pid}/fdinfo/{fd}') as f:
+                flags = int(next(line for line in f if line.startswith('flags:')).split()[1], 8)
+            target = os.readlink(f'/proc/{pid}/fd/{fd}')
+            kinds[target] = kinds.get(target, True) and bool(flags & os.O_CLOEXEC)
+        self.assertIn('anon_inode:inotify', kinds)
+        self.assertEqual([t for t, cloexec in kinds.items() if not cloexec], [])
 
 
 if __name__ == '__main__':
