@@ -382,16 +382,30 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         m->debounce = sd_event_source_disable_unref(m->debounce);
         m->pending_full = m->pending_files = false;
 
-        if (full)
-                return manager_rescan(m, "directories changed"), 0;
-        r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
-        if (r < 0) {
-                log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
-                return 0;
+        if (m->test_failing_rebuilds > 0) {
+                m->test_failing_rebuilds--;
+                r = log_error_errno(ENOMEM, "Failed to rebuild the firmware catalogue, keeping the old one "
+                                    "(as the test environment asked): %m");
+        } else if (full)
+                r = manager_rescan(m, "directories changed");
+        else {
+                r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
+                if (r < 0)
+                        log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
+                else {
+                        log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.",
+                                  m->n_rebuilds + 1, strv_length(names), files ? " and the referenced files" : "",
+                                  c->n_parsed, c->n_reused);
+                        r = manager_apply(m, c, files && !names ? "firmware images changed" :
+                                                                  "descriptors changed");
+                }
         }
-        log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.", m->n_rebuilds + 1,
-                  strv_length(names), files ? " and the referenced files" : "", c->n_parsed, c->n_reused);
-        (void) manager_apply(m, c, files && !names ? "firmware images changed" : "descriptors changed");
+        if (r < 0) {
+                /* what was collected must not be lost (nothing else would bring it back): a full rescan
+                 * after another window covers it, and whatever comes meanwhile */
+                m->pending_full = true;
+                arm_debounce(m);
+        }
         return 0;
 }
 

@@ -3,6 +3,7 @@
 """The daemon's life around the catalogue: what it tells the service manager, the user instance on a session
 bus, a bus that goes away, and a watcher that cannot start."""
 
+import json
 import os
 import signal
 import socket
@@ -49,6 +50,26 @@ class TestProcess(DaemonTestCase):
             kinds[target] = kinds.get(target, True) and bool(flags & os.O_CLOEXEC)
         self.assertIn('anon_inode:inotify', kinds)
         self.assertEqual([t for t, cloexec in kinds.items() if not cloexec], [])
+
+
+class TestFailingRebuild(DaemonTestCase):
+    """A rebuild that fails for want of memory keeps the old catalogue; what was collected for it must not be
+    lost, since no event will bring it back. The test environment makes the first rebuild fail."""
+
+    def start_daemon(self, *extra):
+        os.environ['FWREGISTRYD_TEST_FAILING_REBUILDS'] = '1'
+        try:
+            super().start_daemon(*extra)
+        finally:
+            del os.environ['FWREGISTRYD_TEST_FAILING_REBUILDS']
+
+    def test_changes_survive_a_failed_rebuild(self):
+        self.record_signals()
+        with open(os.path.join(self.root, USR, '10-new.json'), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd'), f)
+        self.assertEqual(self.wait_for_change(1), [['10-new.json'], [], []])
+        with open(self.log_path) as f:
+            self.assertIn('(as the test environment asked): Cannot allocate memory', f.read())
 
 
 if __name__ == '__main__':
