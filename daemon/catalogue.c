@@ -208,8 +208,9 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
                 return errno == ENOMEM ? -ENOMEM : strv_consume(&c->dir_problems, strdup_printf("%s: %s",
                                                                dirs->paths[dir_index], strerror(errno)));
         d = fdopendir(fd);
-        if (!d)
-                return -errno;
+        if (!d)         /* only -ENOMEM is returned (as documented): anything else is the directory's problem */
+                return errno == ENOMEM ? -ENOMEM : strv_consume(&c->dir_problems, strdup_printf("%s: %s",
+                                                               dirs->paths[dir_index], strerror(errno)));
         TAKE_FD(fd);
         rewinddir(d);
         for (;;) {
