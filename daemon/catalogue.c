@@ -322,15 +322,30 @@ static int unreadable(Entry *e, const char *fmt, ...) {
 }
 
 /* Loads the file called name below dirfd (or an absolute name with AT_FDCWD) into e. */
+/* Opens the inode behind an O_PATH fd for reading: that inode, whatever its path names by now. */
+static int fd_reopen_read(int path_fd, int dirfd, const char *name) {
+        char proc[64];
+        int fd;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
+        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd >= 0 || errno != ENOENT || access("/proc/self/fd", F_OK) >= 0)
+                return fd;
+        /* no /proc: by the path, and the caller checks what it got */
+        return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+}
+
 static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue *previous) {
-        _cleanup_(closep) int fd = -1;
+        _cleanup_(closep) int fd = -1, path_fd = -1;
         _cleanup_(freep) char *data = NULL;
         struct stat st;
         size_t size = 0;
         int r;
 
-        /* stat first: a device or FIFO is never opened at all */
-        if (fstatat(dirfd, name, &st, 0) < 0) {
+        /* a handle that opens nothing (O_PATH) looked at first: a device or FIFO is never opened at all, not
+         * even one swapped in after the look, since what is read is this very inode */
+        path_fd = openat(dirfd, name, O_PATH | O_CLOEXEC);
+        if (path_fd < 0 || fstat(path_fd, &st) < 0) {
                 char target[PATH_MAX];
                 ssize_t n;
 
@@ -367,8 +382,8 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
                 }
         }
 
-        /* O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening it must not hang */
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        /* O_NONBLOCK: should it come to opening by the path, a FIFO swapped in must not hang us */
+        fd = fd_reopen_read(path_fd, dirfd, name);
         if (fd < 0)
                 return errno == ENOMEM ? -ENOMEM : unreadable(e, "cannot open: %s", strerror(errno));
         if (fstat(fd, &st) < 0)
