@@ -623,6 +623,9 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = bus_read_request(msg, true, &req, error);
         if (r < 0)
                 return r;
+        /* once per call, not once per entry: what it tells the caller (whether a path exists, as this user
+         * sees it) is then asked of the file system once, too */
+        request_look_up_paths(&req, m->catalogue);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
