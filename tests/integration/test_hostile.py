@@ -151,15 +151,30 @@ class TestHostileFiles(FileTestCase):
         self.assert_rejected('51-zero.json', 'a character device, only regular files are read')
 
     def test_symlink_into_dev_ignores_unrelated_activity(self):
-        """The link's target directory is watched; what happens to other files there is no change of ours."""
+        """A link to a device is refused, and its target's directory is not watched at all: what every
+        `command >/dev/null` does, anywhere on the system, is no change of ours."""
         self.drop('51-zero.json', lambda p: os.symlink('/dev/zero', p))
+        self.assert_rejected('51-zero.json', 'a character device, only regular files are read')
+        self.assert_unrelated_activity_ignored(['/dev/null'])
+
+    def test_symlink_target_directory_ignores_unrelated_activity(self):
+        """The directory of a regular link target is watched; what happens to other files there is no change
+        of ours, and not even a reason to look at the link again."""
+        os.makedirs(self.path('opt/fw'))
+        target = self.path('opt/fw/real.json')
+        self.write_descriptor(target, flash('CODE.fd', 'VARS.fd', features=['acpi-s3']))
+        self.drop('51-linked.json', lambda p: os.symlink(target, p))
+        # the target's directory is watched from now on, and the link looked at once more: wait for that
+        wait_until(lambda: len(self.rebuild_lines()) == 2, what='the link looked at again once watched')
+        self.assert_unrelated_activity_ignored([self.path(f'opt/fw/other-{i}.txt') for i in range(3)])
+
+    def assert_unrelated_activity_ignored(self, paths):
         generation = int(self.prop('Generation'))
-        # what every `command >/dev/null` does, anywhere on the system
-        for _ in range(3):
-            with open('/dev/null', 'w') as f:
+        for p in paths:
+            with open(p, 'w') as f:
                 f.write('x')
         # then a real change: it must be the only one (events arrive in order, so by the time the marker is
-        # seen, anything the /dev/null writes caused has been seen too)
+        # seen, anything the writes caused has been seen too), and its rebuild looked at the marker alone
         marker = self.path(f'{USR}/52-marker.json')
         self.write_descriptor(marker + '.tmp', flash('CODE.fd', 'VARS.fd'))
         os.rename(marker + '.tmp', marker)
@@ -168,8 +183,13 @@ class TestHostileFiles(FileTestCase):
         changes = [(int(a[0]), *[sorted(str(x) for x in l) for l in a[1:]])
                    for m, _, a in self.signals if m == 'CatalogueChanged' and int(a[0]) > generation]
         self.assertEqual(changes, [(generation + 1, ['52-marker.json'], [], [])],
-                         'unrelated activity in /dev changed the catalogue')
+                         'unrelated activity changed the catalogue')
+        self.assertIn(': update of 1 names, 1 parsed, ', self.rebuild_lines()[-1])
         self.assert_serving()
+
+    def rebuild_lines(self):
+        with open(self.log_path) as f:
+            return [line for line in f if line.startswith('<7>Rebuild ')]
 
     def test_huge_sparse_file(self):
         def make(p):

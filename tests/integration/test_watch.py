@@ -13,6 +13,13 @@ from fwtest import (ETC, FIRMWARE_IFACE, MANAGER_PATH, STANDARD_TREE, USR, WRAPP
                     flash, wait_until)
 
 
+def rebuilds(log_path):
+    """The daemon's debug lines about each rebuild: 'full rescan (why), N parsed, M reused.' or 'update of N
+    names, N parsed, M reused.'"""
+    with open(log_path, errors='replace') as f:
+        return [line.split(': ', 1)[1].rsplit(' (', 1)[0] for line in f if line.startswith('<7>Rebuild ')]
+
+
 class TestWatch(DaemonTestCase):
     def setUp(self):
         super().setUp()
@@ -33,6 +40,8 @@ class TestWatch(DaemonTestCase):
             f.write(json.dumps(d))
         self.assertEqual(self.wait_for_change(1), [[], [], ['60-x86.json']])
         self.assertIn('acpi-s4', self.prop('Features', firmware_path('60-x86.json'), FIRMWARE_IFACE))
+        # one changed file re-reads that file only: no full rescan, one name looked at, one file parsed
+        self.assertEqual(rebuilds(self.log_path), ['update of 1 names, 1 parsed, 6 reused.'])
 
     def test_atomic_rename_into_place(self):
         # how dpkg and editors save: a temporary name (ignored), then rename over the real one
@@ -201,13 +210,6 @@ class TestReplacedDirectories(DaemonTestCase):
         self.write_descriptor(f'{ETC}/07-later.json')
         self.assertEqual(self.wait_for_change(2), [['07-later.json'], [], []])
         self.assertNotIn('06-stale.json', [d['name'] for _, d in self.list()[1]])
-
-
-def rebuilds(log_path):
-    """The daemon's debug lines about each rebuild: 'full rescan (why), N parsed, M reused.' or 'update of N
-    names, N parsed, M reused.'"""
-    with open(log_path, errors='replace') as f:
-        return [line.split(': ', 1)[1].rsplit(' (', 1)[0] for line in f if line.startswith('<7>Rebuild ')]
 
 
 class TestMissingDirectory(DaemonTestCase):
