@@ -188,6 +188,22 @@ static void forget_watch(Watch *w, const char *path) {
                 }
 }
 
+/* The watched directory left its path: deleted (the kernel dropped the watch) or moved away (the watch
+ * would follow it). It is forgotten before the manager hears of it, so that when the manager asks for the
+ * path again, a new directory there is watched anew. Both are reported as IN_IGNORED. */
+static void report_gone(Watch *w, const struct inotify_event *ev, const char *path) {
+        _cleanup_(freep) char *copy = strdup(path);
+
+        if (ev->mask & IN_MOVE_SELF)
+                (void) inotifytools_remove_watch_by_wd(ev->wd);        /* frees path */
+        if (!copy) {
+                report(w, NULL, NULL, IN_Q_OVERFLOW);
+                return;
+        }
+        forget_watch(w, copy);
+        report(w, copy, NULL, ev->mask | IN_IGNORED);
+}
+
 /* libinotifytools creates its inotify fd without IN_CLOEXEC and does not say which fd it is: find it. */
 static int inotify_fd_set_cloexec(void) {
         DIR *d = opendir("/proc/self/fd");
@@ -261,21 +277,10 @@ static void *watch_thread(void *userdata) {
                 const char *path = inotifytools_filename_from_wd(ev->wd);
                 if (!path)
                         continue;       /* a watch we already removed */
-                if (!(ev->mask & (IN_IGNORED | IN_MOVE_SELF))) {
+                if (ev->mask & (IN_IGNORED | IN_MOVE_SELF))
+                        report_gone(w, ev, path);
+                else
                         report(w, path, ev->len > 0 ? ev->name : NULL, ev->mask);
-                        continue;
-                }
-                /* the directory left this path: deleted (the kernel dropped the watch) or moved away (the
-                 * watch would follow it). Forget it before the manager hears of it, so that when it asks for
-                 * the path again, a new directory there is watched anew. */
-                _cleanup_(freep) char *copy = strdup(path);
-                if (ev->mask & IN_MOVE_SELF)
-                        (void) inotifytools_remove_watch_by_wd(ev->wd);
-                if (copy) {
-                        forget_watch(w, copy);
-                        report(w, copy, NULL, ev->mask | IN_IGNORED);
-                } else
-                        report(w, NULL, NULL, IN_Q_OVERFLOW);
         }
         inotifytools_cleanup();
         strv_free(w->watched);
