@@ -271,8 +271,9 @@ class TestDebounceWindow(DaemonTestCase):
             self.wait_for_change(i + 1)
             delays.append(time.monotonic() - start)
         delays.sort()
-        # 10 ms, a rebuild and a round trip; with 250 ms accuracy, most would be well over 60 ms
-        self.assertLess(delays[4], 0.060, f'delays: {delays}')
+        # 10 ms, a rebuild and a round trip. With 250 ms accuracy the timer fires on sd-event's 250 ms grid,
+        # and since each write follows the last firing closely, the next one is nearly 250 ms away
+        self.assertLess(delays[4], 0.150, f'delays: {delays}')
 
 
 class TestOverflow(DaemonTestCase):
