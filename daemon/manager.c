@@ -402,9 +402,11 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (r < 0) {
                 /* what was collected must not be lost (nothing else would bring it back): a full rescan
-                 * after another window covers it, and whatever comes meanwhile */
+                 * after another window covers it, and whatever comes meanwhile. Not when the timer could
+                 * not be armed in the first place (s is NULL then): the next change tries again. */
                 m->pending_full = true;
-                arm_debounce(m);
+                if (s)
+                        arm_debounce(m);
         }
         return 0;
 }
