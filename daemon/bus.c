@@ -812,7 +812,8 @@ static int polkit_check(Manager *m, sd_bus_message *request, uid_t uid, sd_bus_e
         uint32_t flags = sd_bus_message_get_allow_interactive_authorization(request) ? 1 : 0;
         int r;
 
-        if (m->n_polkit_queries >= POLKIT_QUERIES_MAX || polkit_queries_of(m, uid) >= POLKIT_QUERIES_PER_USER_MAX)
+        if (m->n_polkit_queries >= POLKIT_QUERIES_MAX ||
+            polkit_queries_of(m, uid) >= POLKIT_QUERIES_PER_USER_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Too many pending Reload() calls (at most %u per user)",
                                          POLKIT_QUERIES_PER_USER_MAX);

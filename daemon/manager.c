@@ -394,8 +394,8 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                         log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
                 else {
                         log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.",
-                                  m->n_rebuilds + 1, strv_length(names), files ? " and the referenced files" : "",
-                                  c->n_parsed, c->n_reused);
+                                  m->n_rebuilds + 1, strv_length(names),
+                                  files ? " and the referenced files" : "", c->n_parsed, c->n_reused);
                         r = manager_apply(m, c, files && !names ? "firmware images changed" :
                                                                   "descriptors changed");
                 }
