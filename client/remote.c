@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <systemd/sd-event.h>
 
 #include "render.h"
 #include "remote.h"
@@ -685,10 +686,8 @@ int remote_reload(sd_bus *bus, bool interactive) {
         return r < 0 ? r : 0;
 }
 
-static volatile sig_atomic_t monitor_stop;
-
-static void on_interrupt(int sig) {
-        monitor_stop = 1;
+static int on_interrupt(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
 static void print_change(uint64_t generation, char **added, char **removed, char **modified, bool json) {
@@ -736,6 +735,8 @@ static int on_catalogue_changed(sd_bus_message *m, void *userdata, sd_bus_error 
 
 int remote_monitor(sd_bus *bus, bool json) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        sigset_t mask;
         int r;
 
         r = sd_bus_match_signal(bus, &slot, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "CatalogueChanged",
@@ -744,18 +745,30 @@ int remote_monitor(sd_bus *bus, bool json) {
                 fprintf(stderr, "Failed to subscribe to CatalogueChanged: %s\n", strerror(-r));
                 return r;
         }
-        signal(SIGINT, on_interrupt);
-        signal(SIGTERM, on_interrupt);
+        /* Ctrl-C as an event of the loop: a flag set by a handler could come between its check and the
+         * wait, and the wait would not end */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        r = sd_event_new(&event);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, on_interrupt, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_interrupt, NULL);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)     /* the loop ends with EXIT_FAILURE */
+                r = sd_bus_set_exit_on_disconnect(bus, true);
+        if (r < 0)
+                return r;
         fprintf(stderr, "Monitoring catalogue changes, press Ctrl-C to stop.\n");
-        while (!monitor_stop) {
-                r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        continue;
-                r = sd_bus_wait(bus, UINT64_MAX);
-                if (r < 0 && r != -EINTR)
-                        return r;
-        }
+        r = sd_event_loop(event);
+        (void) sd_bus_detach_event(bus);
+        if (r > 0)
+                return -ECONNRESET;
+        if (r < 0)
+                return r;
         return 0;
 }

@@ -681,6 +681,9 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = bus_read_request(msg, true, &req, error);
         if (r < 0)
                 return r;
+        /* once per call, not once per entry: what it tells the caller (whether a path exists, as this user
+         * sees it) is then asked of the file system once, too */
+        request_look_up_paths(&req, m->catalogue);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -785,6 +788,7 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
 
 struct PolkitQuery {
         Manager *manager;
+        uid_t uid;                      /* of the caller */
         sd_bus_message *request;
         sd_bus_slot *slot;
         PolkitQuery *prev, *next;
@@ -848,16 +852,29 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-#define POLKIT_QUERIES_MAX 128U
+/* Interactive checks wait for a human for minutes: one user must not be able to take every slot. */
+#define POLKIT_QUERIES_MAX 4096U
+#define POLKIT_QUERIES_PER_USER_MAX 16U
 
-static int polkit_check(Manager *m, sd_bus_message *request, sd_bus_error *error) {
+static unsigned polkit_queries_of(const Manager *m, uid_t uid) {
+        unsigned n = 0;
+
+        for (const PolkitQuery *q = m->polkit_queries; q; q = q->next)
+                n += q->uid == uid;
+        return n;
+}
+
+static int polkit_check(Manager *m, sd_bus_message *request, uid_t uid, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         _cleanup_(freep) PolkitQuery *q = NULL;
         uint32_t flags = sd_bus_message_get_allow_interactive_authorization(request) ? 1 : 0;
         int r;
 
-        if (m->n_polkit_queries >= POLKIT_QUERIES_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many pending Reload() calls");
+        if (m->n_polkit_queries >= POLKIT_QUERIES_MAX ||
+            polkit_queries_of(m, uid) >= POLKIT_QUERIES_PER_USER_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many pending Reload() calls (at most %u per user)",
+                                         POLKIT_QUERIES_PER_USER_MAX);
 
         r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
                                            "/org/freedesktop/PolicyKit1/Authority",
@@ -873,6 +890,7 @@ static int polkit_check(Manager *m, sd_bus_message *request, sd_bus_error *error
         if (!q)
                 return -ENOMEM;
         q->manager = m;
+        q->uid = uid;
         /* interactive authentication waits for a human: give it time; otherwise the bus default applies */
         r = sd_bus_call_async(m->bus, &q->slot, call, polkit_reply, q, flags ? UINT64_C(300000000) : 0);
         if (r < 0)
@@ -913,7 +931,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (uid == 0 || uid == geteuid())
                 return reload_and_reply(m, msg);
 
-        return polkit_check(m, msg, error);
+        return polkit_check(m, msg, uid, error);
 }
 
 /* ---- Manager properties -------------------------------------------------------------------------------- */
@@ -1174,6 +1192,22 @@ static const sd_bus_vtable firmware_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* The bus went away (restarted, or it dropped us): a daemon off the bus serves nobody. Exiting with a failure
+ * lets the service manager's Restart= or bus activation bring it back on the new bus. */
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        log_error("Lost the connection to the %s bus, exiting.", m->user ? "session" : "system");
+        return sd_event_exit(m->event, -ECONNRESET);
+}
+
+/* Runs before sd-bus's own exit source, which flushes and closes the connection: afterwards nobody could be
+ * told that their Reload() will not happen. */
+static int on_exit_cancel_polkit(sd_event_source *s, void *userdata) {
+        bus_polkit_cancel_all(userdata);
+        return 0;
+}
+
 int bus_setup(Manager *m) {
         int r;
 
@@ -1196,9 +1230,23 @@ int bus_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to register the object manager: %m");
 
+        /* sd-bus's synthetic local signal, never seen on the wire */
+        r = sd_bus_match_signal(m->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_disconnected, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch for the bus going away: %m");
+
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        _cleanup_(sd_event_source_unrefp) sd_event_source *exit_source = NULL;
+        r = sd_event_add_exit(m->event, &exit_source, on_exit_cancel_polkit, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_floating(exit_source, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the answers to pending Reload() calls at exit: %m");
 
         /* the catalogue is loaded by now: nobody who finds the name sees an empty catalogue by accident */
         r = sd_bus_request_name(m->bus, BUS_NAME, 0);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -192,6 +193,15 @@ static int dirs_open(Catalogue *c, Dirs *ret) {
         return 0;
 }
 
+/* What is said about a name that is not valid UTF-8 in a search directory. NULL on ENOMEM. */
+static char *name_problem(const char *dir, const char *name) {
+        _cleanup_(freep) char *shown = utf8_escape_invalid(name);
+
+        return shown ? strdup_printf("%s: file name '%s' is not valid UTF-8, skipping", dir, shown) : NULL;
+}
+
+#define NAME_PROBLEM_SUFFIX "' is not valid UTF-8, skipping"
+
 static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index) {
         _cleanup_(closep) int fd = -1;
         DIR *d;
@@ -205,8 +215,9 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
                 return errno == ENOMEM ? -ENOMEM : strv_consume(&c->dir_problems, strdup_printf("%s: %s",
                                                                dirs->paths[dir_index], strerror(errno)));
         d = fdopendir(fd);
-        if (!d)
-                return -errno;
+        if (!d)         /* only -ENOMEM is returned (as documented): anything else is the directory's problem */
+                return errno == ENOMEM ? -ENOMEM : strv_consume(&c->dir_problems, strdup_printf("%s: %s",
+                                                               dirs->paths[dir_index], strerror(errno)));
         TAKE_FD(fd);
         rewinddir(d);
         for (;;) {
@@ -224,9 +235,7 @@ static int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_
                         continue;
                 if (!utf8_is_valid(de->d_name)) {
                         /* it could be neither named on the bus nor in a message: report it and go on */
-                        _cleanup_(freep) char *shown = utf8_escape_invalid(de->d_name);
-                        r = strv_consume(&c->dir_problems, shown ? strdup_printf("%s: file name '%s' is not valid "
-                                         "UTF-8, skipping", dirs->paths[dir_index], shown) : NULL);
+                        r = strv_consume(&c->dir_problems, name_problem(dirs->paths[dir_index], de->d_name));
                         if (r < 0)
                                 break;
                         continue;
@@ -305,23 +314,45 @@ static int unreadable(Entry *e, const char *fmt, ...) {
 }
 
 /* Loads the file called name below dirfd (or an absolute name with AT_FDCWD) into e. */
+/* Opens the inode behind an O_PATH fd for reading: that inode, whatever its path names by now. */
+static int fd_reopen_read(int path_fd, int dirfd, const char *name) {
+        char proc[64];
+        int fd;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
+        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd >= 0 || errno != ENOENT || access("/proc/self/fd", F_OK) >= 0)
+                return fd;
+        /* no /proc: by the path, and the caller checks what it got */
+        return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+}
+
 static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue *previous) {
-        _cleanup_(closep) int fd = -1;
+        _cleanup_(closep) int fd = -1, path_fd = -1;
         _cleanup_(freep) char *data = NULL;
         struct stat st;
         size_t size = 0;
         int r;
 
-        /* stat first: a device or FIFO is never opened at all */
-        if (fstatat(dirfd, name, &st, 0) < 0) {
-                char target[256];
+        /* a handle that opens nothing (O_PATH) looked at first: a device or FIFO is never opened at all, not
+         * even one swapped in after the look, since what is read is this very inode */
+        path_fd = openat(dirfd, name, O_PATH | O_CLOEXEC);
+        if (path_fd < 0 || fstat(path_fd, &st) < 0) {
+                char target[PATH_MAX];
                 ssize_t n;
 
                 if (errno == ENOMEM)
                         return -ENOMEM;
                 if (errno == ENOENT && (n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
+                        /* a link target is any bytes: it goes into a D-Bus string, so it is shown escaped */
+                        _cleanup_(freep) char *shown = NULL;
+
                         target[n] = 0;
-                        return unreadable(e, "dangling symlink to '%s'", target);
+                        shown = utf8_escape_text(target);
+                        if (!shown)
+                                return -ENOMEM;
+                        return unreadable(e, "dangling symlink to '%s'%s", shown,
+                                          (size_t) n == sizeof(target) - 1 ? " (cut short)" : "");
                 }
                 return unreadable(e, "cannot access: %s", strerror(errno));
         }
@@ -343,8 +374,8 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
                 }
         }
 
-        /* O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening it must not hang */
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        /* O_NONBLOCK: should it come to opening by the path, a FIFO swapped in must not hang us */
+        fd = fd_reopen_read(path_fd, dirfd, name);
         if (fd < 0)
                 return errno == ENOMEM ? -ENOMEM : unreadable(e, "cannot open: %s", strerror(errno));
         if (fstat(fd, &st) < 0)
@@ -732,6 +763,29 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         return 0;
 }
 
+/* Takes over the previous build's problems with names, except those about a name in changed (sorted). */
+static int keep_name_problems(Catalogue *c, const Catalogue *previous, char * const *changed, const Dirs *d) {
+        STRV_FOREACH(p, previous->dir_problems) {
+                bool again = false;
+
+                if (!endswith(*p, NAME_PROBLEM_SUFFIX))
+                        continue;       /* about a directory: dirs_open() said what is wrong now */
+                STRV_FOREACH(n, changed) {
+                        if (utf8_is_valid(*n))
+                                continue;
+                        for (size_t i = 0; i < d->n && !again; i++) {
+                                _cleanup_(freep) char *q = name_problem(d->paths[i], *n);
+                                if (!q)
+                                        return -ENOMEM;
+                                again = streq(q, *p);
+                        }
+                }
+                if (!again && strv_extend(&c->dir_problems, *p) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int catalogue_update(const Catalogue *previous, char * const *changed, bool recheck_files, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(strv_freep) char **names = NULL;
@@ -746,34 +800,27 @@ int catalogue_update(const Catalogue *previous, char * const *changed, bool rech
         if (!names)
                 return -ENOMEM;
         qsort(names, strv_length(names), sizeof(char *), string_ptr_compare);
-        if (previous->dir_problems) {
-                c->dir_problems = strv_copy(previous->dir_problems);
-                if (!c->dir_problems)
-                        return -ENOMEM;
-        }
 
+        /* directories are looked at again (that says what is wrong with them now); of the names a scan
+         * found wrong, those not looked at again still are */
         r = dirs_open(c, &d);
         if (r < 0)
                 return r;
+        r = keep_name_problems(c, previous, names, &d);
         /* where does each changed name exist now? (lstat: a dangling symlink exists too) */
         STRV_FOREACH(n, names) {
                 struct stat st;
 
                 if (catalogue_name_ignored(*n) || strchr(*n, '/') || (n > names && streq(*n, n[-1])))
                         continue;
-                if (!utf8_is_valid(*n)) {
-                        _cleanup_(freep) char *shown = utf8_escape_invalid(*n), *msg = NULL;
-
-                        msg = shown ? strdup_printf("file name '%s' is not valid UTF-8, skipping", shown) : NULL;
-                        if (!msg)
-                                r = -ENOMEM;
-                        else if (!strv_contains(c->dir_problems, msg))
-                                r = strv_consume(&c->dir_problems, TAKE_PTR(msg));
-                        continue;
-                }
-                for (unsigned i = 0; i < d.n && r >= 0; i++)
-                        if (d.fds[i] >= 0 && fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                for (unsigned i = 0; i < d.n && r >= 0; i++) {
+                        if (d.fds[i] < 0 || fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        if (utf8_is_valid(*n))
                                 r = scan_add(&s, *n, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
+                        else
+                                r = strv_consume(&c->dir_problems, name_problem(d.paths[i], *n));
+                }
         }
         r = catalogue_complete(c, &d, &s, r, previous, names, recheck_files);
         if (r < 0)
@@ -826,7 +873,7 @@ static bool strv_equal(char * const *a, char * const *b) {
 
 /* Descriptors are compared by identity (an unchanged file keeps its parsed descriptor), except those that
  * only say why a file could not be read: re-reading gives a new one with the same words. */
-static bool descriptor_same(const Descriptor *a, const Descriptor *b) {
+bool descriptor_same(const Descriptor *a, const Descriptor *b) {
         if (a == b)
                 return true;
         return a && b && a->unreadable && b->unreadable && streq(a->problems[0].message, b->problems[0].message);

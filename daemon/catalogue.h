@@ -100,6 +100,10 @@ static inline void catalogue_freep(Catalogue **c) {
 /* Looks up an entry by basename. Returns NULL when there is none. */
 const Entry *catalogue_find(const Catalogue *c, const char *name);
 
+/* Whether two entries' descriptors say the same: one parsed descriptor shared by both, or two that only say,
+ * in the same words, why a file could not be read (those are made anew by every build). */
+bool descriptor_same(const Descriptor *a, const Descriptor *b) _pure_;
+
 /* What changed between two catalogues, by basename: names only in new (added), only in old (removed), and in
  * both with a different file, state, descriptor, shadowed list or file check (modified). A change of rank
  * alone is not a modification. Each list is sorted; NULL lists mean none. Returns 0 or -ENOMEM. */

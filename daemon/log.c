@@ -21,10 +21,18 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
 
+        /* one message, one line: a file name with a newline must not start a line with a "<N>" of its own,
+         * and what the journal is given must be UTF-8 */
+        _cleanup_(freep) char *shown = utf8_escape_text(buf);
+        if (!shown)
+                for (char *p = buf; *p; p++)
+                        if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+                                *p = '?';
+
         if (log_max_level >= LOG_DEBUG)
-                fprintf(stderr, "<%d>%s (%s:%d)\n", level, buf, file, line);
+                fprintf(stderr, "<%d>%s (%s:%d)\n", level, shown ?: buf, file, line);
         else
-                fprintf(stderr, "<%d>%s\n", level, buf);
+                fprintf(stderr, "<%d>%s\n", level, shown ?: buf);
         return -error;
 }
 

@@ -146,6 +146,10 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
         m->debounce_usec = arg_debounce_usec;
+        /* for the test suite: out of memory on demand, where nothing else can make it happen */
+        const char *failing = getenv("FWREGISTRYD_TEST_FAILING_REBUILDS");
+        if (failing)
+                m->test_failing_rebuilds = (unsigned) strtoul(failing, NULL, 10);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
@@ -173,6 +177,8 @@ static int run(int argc, char *argv[]) {
         log_info("%s on the %s bus.", strempty(status), arg_user ? "session" : "system");
 
         r = sd_event_loop(m->event);
+        if (r == -ECONNRESET)
+                return r;               /* the bus went away: logged already */
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

@@ -74,7 +74,7 @@ static void log_catalogue_problems(const Catalogue *c, const Catalogue *previous
                 const Entry *old = previous ? catalogue_find(previous, e->name) : NULL;
 
                 /* an unchanged descriptor was reported when it was first read */
-                if (!e->descriptor || (old && old->descriptor == e->descriptor))
+                if (!e->descriptor || (old && descriptor_same(old->descriptor, e->descriptor)))
                         continue;
                 for (size_t j = 0; j < e->descriptor->n_problems; j++) {
                         const Problem *p = &e->descriptor->problems[j];
@@ -99,6 +99,16 @@ static int strv_add_sorted_unique(char ***l, char *s) {
                 return 0;
         }
         return strv_consume(l, s);
+}
+
+/* Removes s from l, keeping the order. */
+static void strv_remove(char **l, const char *s) {
+        for (size_t i = 0; l && l[i]; i++)
+                if (streq(l[i], s)) {
+                        free(l[i]);
+                        memmove(&l[i], &l[i + 1], (strv_length(l + i + 1) + 1) * sizeof(char *));
+                        return;
+                }
 }
 
 static int string_compare(const void *a, const void *b) {
@@ -349,6 +359,10 @@ int manager_rescan(Manager *m, const char *why) {
         r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
         if (r < 0)
                 return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
+        /* how the catalogue was rebuilt, and what it cost: the tests read this to tell a full rescan from a
+         * targeted update */
+        log_debug("Rebuild %" PRIu64 ": full rescan (%s), %zu parsed, %zu reused.", m->n_rebuilds + 1, why,
+                  c->n_parsed, c->n_reused);
         return manager_apply(m, c, why);
 }
 
@@ -368,18 +382,62 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         m->debounce = sd_event_source_disable_unref(m->debounce);
         m->pending_full = m->pending_files = false;
 
-        if (full)
-                return manager_rescan(m, "directories changed"), 0;
-        uint64_t start = now_nsec();
-        r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
-        if (r < 0) {
-                log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
-                return 0;
+        if (m->test_failing_rebuilds > 0) {
+                m->test_failing_rebuilds--;
+                r = log_error_errno(ENOMEM, "Failed to rebuild the firmware catalogue, keeping the old one "
+                                    "(as the test environment asked): %m");
+        } else if (full)
+                r = manager_rescan(m, "directories changed");
+        else {
+                uint64_t start = now_nsec();
+
+                r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
+                if (r < 0)
+                        log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
+                else {
+                        log_debug("Updated the catalogue in %.1f ms, %" PRIu64 " images hashed.",
+                                  (double) (now_nsec() - start) / 1e6, c->n_hashed);
+                        log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.",
+                                  m->n_rebuilds + 1, strv_length(names),
+                                  files ? " and the referenced files" : "", c->n_parsed, c->n_reused);
+                        r = manager_apply(m, c, files && !names ? "firmware images changed" :
+                                                                  "descriptors changed");
+                }
         }
-        log_debug("Updated the catalogue in %.1f ms, %" PRIu64 " images hashed.", (double) (now_nsec() - start) / 1e6,
-                  c->n_hashed);
-        (void) manager_apply(m, c, files && !names ? "firmware images changed" : "descriptors changed");
+        if (r < 0) {
+                /* what was collected must not be lost (nothing else would bring it back): a full rescan
+                 * after another window covers it, and whatever comes meanwhile. Not when the timer could
+                 * not be armed in the first place (s is NULL then): the next change tries again. */
+                m->pending_full = true;
+                if (s)
+                        arm_debounce(m);
+        }
         return 0;
+}
+
+/* Whether dir is path or below it. */
+static bool path_is_below(const char *dir, const char *path) {
+        size_t n = strlen(path);
+        return strncmp(dir, path, n) == 0 && (dir[n] == 0 || dir[n] == '/');
+}
+
+/* Whether the entry name in the watched ancestor path is, or leads to, a search directory, an image
+ * directory or the directory of a link target. */
+static bool leads_to_watched(Manager *m, const char *path, const char *name) {
+        _cleanup_(freep) char *entry = path_join(path, name);
+
+        if (!entry)
+                return true;    /* cannot tell: assume it matters */
+        STRV_FOREACH(d, m->search_dirs)
+                if (path_is_below(*d, entry))
+                        return true;
+        STRV_FOREACH(d, m->image_dirs)
+                if (path_is_below(*d, entry))
+                        return true;
+        STRV_FOREACH(t, m->link_targets)
+                if (path_is_below(*t, entry))
+                        return true;
+        return false;
 }
 
 /* What one event means: a name to look at again, files to check again, or a full rescan. */
@@ -391,6 +449,10 @@ static int classify_event(Manager *m, const WatchEvent *e) {
                 m->pending_full = true;
                 return 0;
         }
+        /* the watcher dropped this watch: when the set is recomputed it must be sent again, even if it is
+         * the same set of paths as before (the directory was re-created, or replaced, meanwhile) */
+        if (e->mask & IN_IGNORED)
+                strv_remove(m->watched, e->path);
         if (strv_contains(m->search_dirs, e->path)) {
                 known = true;
                 if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT) || !e->name)
@@ -414,21 +476,25 @@ static int classify_event(Manager *m, const WatchEvent *e) {
                     strv_extend(&m->pending_names, m->link_entries[i]) < 0)
                         return -ENOMEM;
         }
-        /* an ancestor of a directory that does not exist yet: something may have appeared on the way */
-        if (!known)
+        /* an ancestor of a directory that does not exist yet: only a name on the way to one may have made
+         * it appear; the rest of what happens in /etc or a home directory is none of ours */
+        if (!known && (!e->name || (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) ||
+                       leads_to_watched(m, e->path, e->name)))
                 m->pending_full = true;
         return 0;
 }
+
+#define DEBOUNCE_ACCURACY_USEC (1 * 1000ULL)
 
 static void arm_debounce(Manager *m) {
         int r;
 
         if (m->debounce || (!m->pending_full && !m->pending_files && !m->pending_names))
                 return;
-        /* collect for one window from the first change, then rebuild once; to the millisecond, since sd-event's
-         * default accuracy (250 ms) would let the announcement slip by that much on an idle loop (1000 us) */
-        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec, 1000,
-                                       on_debounce, m);
+        /* collect for one window from the first change, then rebuild once */
+        /* with sd-event's default accuracy of 250 ms, a 50 ms window would end anywhere up to 300 ms */
+        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec,
+                                       DEBOUNCE_ACCURACY_USEC, on_debounce, m);
         if (r >= 0)     /* a flood of bus calls must not hold up the rebuild */
                 r = sd_event_source_set_priority(m->debounce, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {

@@ -41,6 +41,7 @@ typedef struct Manager {
         bool pending_files;             /* referenced files to check again */
         bool pending_full;              /* something only a full rescan gets right */
         uint64_t n_rebuilds;            /* for tests and the STATUS line */
+        unsigned test_failing_rebuilds; /* $FWREGISTRYD_TEST_FAILING_REBUILDS: the next N fail with ENOMEM */
 } Manager;
 
 /* Takes the configuration; the search path is copied. Returns 0 or -ENOMEM. */

@@ -112,21 +112,37 @@ typedef struct MatchContext {
         PathKey executable, nvram_template;
 } MatchContext;
 
-static void path_key_init(const Catalogue *c, const char *path, PathKey *ret) {
+static RequestPath request_path_look_up(const Catalogue *c, const char *path) {
         _cleanup_(freep) char *full = NULL;
         struct stat st;
 
-        *ret = (PathKey) { .path = path };
         if (!path)
-                return;
+                return (RequestPath) {};
         full = path_prefix_root(c->root, path);
         if (full && stat(full, &st) >= 0)
-                *ret = (PathKey) { .path = path, .exists = true, .dev = st.st_dev, .ino = st.st_ino };
+                return (RequestPath) { .exists = true, .dev = st.st_dev, .ino = st.st_ino };
+        return (RequestPath) {};
+}
+
+void request_look_up_paths(Request *r, const Catalogue *c) {
+        r->executable_found = request_path_look_up(c, r->executable);
+        r->nvram_template_found = request_path_look_up(c, r->nvram_template);
+        r->paths_looked_up = true;
+}
+
+static void path_key_init(const char *path, const RequestPath *found, PathKey *ret) {
+        *ret = (PathKey) { .path = path, .exists = found->exists, .dev = found->dev, .ino = found->ino };
 }
 
 static void match_context_init(const Catalogue *c, const Request *req, MatchContext *ret) {
-        path_key_init(c, req->executable, &ret->executable);
-        path_key_init(c, req->nvram_template, &ret->nvram_template);
+        RequestPath executable = req->executable_found, vars = req->nvram_template_found;
+
+        if (!req->paths_looked_up) {
+                executable = request_path_look_up(c, req->executable);
+                vars = request_path_look_up(c, req->nvram_template);
+        }
+        path_key_init(req->executable, &executable, &ret->executable);
+        path_key_init(req->nvram_template, &vars, &ret->nvram_template);
 }
 
 static bool path_key_matches(const PathKey *k, const char *path, const FileCheck *f) {

@@ -11,6 +11,13 @@ typedef enum RequestKind {
         REQUEST_FILTER,         /* only the keys given filter (List) */
 } RequestKind;
 
+/* A requested path as found on disk (below the catalogue's root). */
+typedef struct RequestPath {
+        bool exists;
+        dev_t dev;
+        ino_t ino;
+} RequestPath;
+
 typedef struct Request {
         bool has_architecture, has_interface, has_device, has_mode, has_formats, has_smm, has_check_files;
 
@@ -33,12 +40,20 @@ typedef struct Request {
         Varstore nvram;                 /* its layout */
         int nvram_fd;                   /* the client's open varstore, to pass on; only when has_nvram (the
                                          * daemon keeps none: -1) */
+        /* those two as found on disk, when request_look_up_paths() was called: then matching many entries
+         * does not look them up again for each */
+        bool paths_looked_up;
+        RequestPath executable_found, nvram_template_found;
 
         /* List only */
         bool include_invalid, include_masked, include_shadowed;
 } Request;
 
 void request_done(Request *r);
+
+/* Looks up executable and nvram-template once, with stat() below the catalogue's root, for a request that
+ * will be matched against many entries (List). */
+void request_look_up_paths(Request *r, const Catalogue *c);
 
 /* Sets a feature requirement by name: true = must have, false = must not have. Returns 0 or -ENOMEM. */
 int request_set_feature(Request *r, const char *name, bool want);

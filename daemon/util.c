@@ -207,7 +207,7 @@ bool utf8_is_valid_n(const char *s, size_t n) {
         return true;
 }
 
-char *utf8_escape_invalid(const char *s) {
+static char *utf8_escape(const char *s, bool control) {
         const unsigned char *p = (const unsigned char *) s;
         size_t n = strlen(s);
         StrBuf b = {};
@@ -215,7 +215,7 @@ char *utf8_escape_invalid(const char *s) {
         while (n > 0) {
                 size_t len = utf8_sequence_length(p, n);
 
-                if (len == 0) {
+                if (len == 0 || (control && len == 1 && (*p < 0x20 || *p == 0x7f))) {
                         strbuf_printf(&b, "\\x%02x", *p);
                         len = 1;
                 } else
@@ -224,4 +224,12 @@ char *utf8_escape_invalid(const char *s) {
                 n -= len;
         }
         return strbuf_steal(&b);
+}
+
+char *utf8_escape_invalid(const char *s) {
+        return utf8_escape(s, false);
+}
+
+char *utf8_escape_text(const char *s) {
+        return utf8_escape(s, true);
 }

@@ -121,6 +121,9 @@ static inline bool utf8_is_valid(const char *s) {
 }
 /* A copy with every byte that is not part of valid UTF-8 written as \xNN, for messages. NULL on ENOMEM. */
 char *utf8_escape_invalid(const char *s);
+/* The same, and control characters (a newline, say) too: for text from a file that goes into a log line or
+ * a message, where it must not be able to start a line of its own. NULL on ENOMEM. */
+char *utf8_escape_text(const char *s);
 
 /* Time in nanoseconds from CLOCK_MONOTONIC. */
 uint64_t now_nsec(void);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inotifytools/inotify.h>
 #include <inotifytools/inotifytools.h>
@@ -187,16 +188,64 @@ static void forget_watch(Watch *w, const char *path) {
                 }
 }
 
+/* The watched directory left its path: deleted (the kernel dropped the watch) or moved away (the watch
+ * would follow it). It is forgotten before the manager hears of it, so that when the manager asks for the
+ * path again, a new directory there is watched anew. Both are reported as IN_IGNORED. */
+static void report_gone(Watch *w, const struct inotify_event *ev, const char *path) {
+        _cleanup_(freep) char *copy = strdup(path);
+
+        if (ev->mask & IN_MOVE_SELF)
+                (void) inotifytools_remove_watch_by_wd(ev->wd);        /* frees path */
+        if (!copy) {
+                report(w, NULL, NULL, IN_Q_OVERFLOW);
+                return;
+        }
+        forget_watch(w, copy);
+        report(w, copy, NULL, ev->mask | IN_IGNORED);
+}
+
+/* libinotifytools creates its inotify fd without IN_CLOEXEC and does not say which fd it is: find it. */
+static int inotify_fd_set_cloexec(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int r = -ENOENT;
+
+        if (!d)
+                return -errno;
+        while (r == -ENOENT && (de = readdir(d))) {
+                char path[64], target[64];
+                ssize_t n;
+                int fd;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                fd = atoi(de->d_name);
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                n = readlink(path, target, sizeof(target) - 1);
+                if (n < 0)
+                        continue;
+                target[n] = 0;
+                if (!streq(target, "anon_inode:inotify"))
+                        continue;
+                r = fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+        }
+        closedir(d);
+        return r;
+}
+
 static void *watch_thread(void *userdata) {
         Watch *w = userdata;
         char wake_path[64];
-        int wake_wd;
+        int wake_wd, r;
 
         if (!inotifytools_initialize()) {
                 thread_error(w, "Failed to initialize inotify: %s", strerror(inotifytools_error()));
                 report(w, NULL, NULL, IN_Q_OVERFLOW);
                 goto finish;
         }
+        r = inotify_fd_set_cloexec();
+        if (r < 0)
+                thread_error(w, "Failed to make the inotify fd close-on-exec: %s", strerror(-r));
         /* a write to the pipe is an inotify event on the pipe: the loop can wake us without a race */
         snprintf(wake_path, sizeof(wake_path), "/proc/self/fd/%d", w->wake_pipe[0]);
         if (!inotifytools_watch_file(wake_path, IN_MODIFY)) {
@@ -228,9 +277,10 @@ static void *watch_thread(void *userdata) {
                 const char *path = inotifytools_filename_from_wd(ev->wd);
                 if (!path)
                         continue;       /* a watch we already removed */
-                report(w, path, ev->len > 0 ? ev->name : NULL, ev->mask);
-                if (ev->mask & IN_IGNORED)
-                        forget_watch(w, path);
+                if (ev->mask & (IN_IGNORED | IN_MOVE_SELF))
+                        report_gone(w, ev, path);
+                else
+                        report(w, path, ev->len > 0 ? ev->name : NULL, ev->mask);
         }
         inotifytools_cleanup();
         strv_free(w->watched);

@@ -6,9 +6,18 @@ import json
 import os
 import shutil
 import signal
+import time
 import unittest
 
-from fwtest import (ETC, FIRMWARE_IFACE, MANAGER_PATH, USR, DaemonTestCase, firmware_path, flash, wait_until)
+from fwtest import (ETC, FIRMWARE_IFACE, MANAGER_PATH, STANDARD_TREE, USR, WRAPPER, DaemonTestCase, firmware_path,
+                    flash, wait_until)
+
+
+def rebuilds(log_path):
+    """The daemon's debug lines about each rebuild: 'full rescan (why), N parsed, M reused.' or 'update of N
+    names, N parsed, M reused.'"""
+    with open(log_path, errors='replace') as f:
+        return [line.split(': ', 1)[1].rsplit(' (', 1)[0] for line in f if line.startswith('<7>Rebuild ')]
 
 
 class TestWatch(DaemonTestCase):
@@ -31,6 +40,8 @@ class TestWatch(DaemonTestCase):
             f.write(json.dumps(d))
         self.assertEqual(self.wait_for_change(1), [[], [], ['60-x86.json']])
         self.assertIn('acpi-s4', self.prop('Features', firmware_path('60-x86.json'), FIRMWARE_IFACE))
+        # one changed file re-reads that file only: no full rescan, one name looked at, one file parsed
+        self.assertEqual(rebuilds(self.log_path), ['update of 1 names, 1 parsed, 6 reused.'])
 
     def test_atomic_rename_into_place(self):
         # how dpkg and editors save: a temporary name (ignored), then rename over the real one
@@ -62,7 +73,11 @@ class TestWatch(DaemonTestCase):
         self.assertEqual(self.resolve(architecture='x86_64')[1]['name'], '40-x86-enrolled.json')
 
     def test_package_upgrade_is_one_change(self):
-        # twenty files at once, as a package upgrade writes them
+        # twenty files at once, as a package upgrade writes them: a window far longer than writing them takes,
+        # so that the result does not depend on how busy the machine is
+        self.stop_daemon()
+        self.start_daemon('--debounce=2000')
+        self.prop('Generation')         # the match rules from setUp() follow the name to the new daemon
         for i in range(20):
             with open(self.path(f'{USR}/2{i:02d}-pkg.json'), 'w') as f:
                 json.dump(flash('CODE.fd', 'VARS.fd', arch='aarch64', machines=('virt-*',)), f)
@@ -88,17 +103,6 @@ class TestWatch(DaemonTestCase):
         wait_until(lambda: '05-admin.json' in self.names(), what='05-admin.json in an /etc created later')
         self.assertGreater(self.prop('Generation'), gen)
         self.assertEqual(self.resolve(architecture='x86_64')[1]['name'], '05-admin.json')
-
-    def test_directory_deleted_and_recreated(self):
-        shutil.rmtree(self.path(ETC))
-        # the mask and the admin's override went with it
-        wait_until(lambda: '70-masked.json' in self.names(), what='the unmasked 70-masked.json')
-        self.assertEqual(self.prop('Description', firmware_path('75-shadowed.json'), FIRMWARE_IFACE),
-                         'the distribution copy')
-        os.makedirs(self.path(ETC))
-        with open(self.path(f'{ETC}/70-masked.json'), 'w'):
-            pass
-        wait_until(lambda: '70-masked.json' not in self.names(), what='the mask in a re-created /etc')
 
     def test_usr_share_deleted_and_recreated(self):
         shutil.rmtree(self.path(USR))
@@ -161,6 +165,115 @@ class TestWatch(DaemonTestCase):
                 f.write('image')
         wait_until(lambda: self.prop('FilesOk', firmware_path('15-opt.json'), FIRMWARE_IFACE),
                    what='files-ok once the image directory exists')
+
+
+class TestReplacedDirectories(DaemonTestCase):
+    """A search directory that goes away and comes back within one debounce window: the rebuild finds the
+    same set of directories to watch as before, yet the old watch is gone. A long window makes "within" a
+    certainty rather than a matter of timing."""
+
+    daemon_args = ['--debounce=1500']
+
+    def setUp(self):
+        super().setUp()
+        self.record_signals()
+
+    def path(self, rel):
+        return os.path.join(self.root, rel)
+
+    def write_descriptor(self, rel, **kwargs):
+        with open(self.path(rel), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd', **kwargs), f)
+
+    def test_directory_deleted_and_recreated(self):
+        shutil.rmtree(self.path(ETC))
+        os.makedirs(self.path(ETC))
+        with open(self.path(f'{ETC}/70-masked.json'), 'w'):
+            pass
+        # the admin's override went with the old directory; the mask is back
+        self.assertEqual(self.wait_for_change(1), [[], [], ['75-shadowed.json']])
+        self.assertEqual(self.prop('Description', firmware_path('75-shadowed.json'), FIRMWARE_IFACE),
+                         'the distribution copy')
+        # and the new directory is watched
+        self.write_descriptor(f'{ETC}/05-admin.json')
+        self.assertEqual(self.wait_for_change(2), [['05-admin.json'], [], []])
+
+    def test_directory_moved_and_replaced(self):
+        os.rename(self.path(ETC), self.path('etc/qemu/firmware.old'))
+        os.makedirs(self.path(ETC))
+        self.write_descriptor(f'{ETC}/05-admin.json')
+        added, removed, modified = self.wait_for_change(1)
+        self.assertEqual((added, removed), (['05-admin.json'], []))
+        self.assertEqual(modified, ['70-masked.json', '75-shadowed.json'])
+        # the new directory is watched, the old one (wherever it went) is not ours any more
+        self.write_descriptor('etc/qemu/firmware.old/06-stale.json')
+        self.write_descriptor(f'{ETC}/07-later.json')
+        self.assertEqual(self.wait_for_change(2), [['07-later.json'], [], []])
+        self.assertNotIn('06-stale.json', [d['name'] for _, d in self.list()[1]])
+
+
+class TestMissingDirectory(DaemonTestCase):
+    """No /etc/qemu/firmware: /etc is watched for it to appear, and nothing else that happens in /etc is ours."""
+
+    tree = {k: v for k, v in STANDARD_TREE.items() if not k.startswith('etc/')}
+
+    def start_daemon(self, *extra):
+        os.makedirs(os.path.join(self.root, 'etc'), exist_ok=True)
+        # an unreadable descriptor: reported once, not on every full rescan
+        link = os.path.join(self.root, USR, '30-dangling.json')
+        if not os.path.lexists(link):
+            os.symlink('/nonexistent/30.json', link)
+        super().start_daemon(*extra)
+
+    def test_unrelated_changes_in_the_parent(self):
+        self.record_signals()
+        for i in range(10):
+            with open(os.path.join(self.root, 'etc', f'unrelated-{i}.conf'), 'w') as f:
+                f.write('x')
+        with open(os.path.join(self.root, USR, '10-marker.json'), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd'), f)
+        self.assertEqual(self.wait_for_change(1), [['10-marker.json'], [], []])
+        # events arrive in order: the marker's rebuild came after everything the writes in /etc caused
+        self.assertEqual(rebuilds(self.log_path), ['update of 1 names, 1 parsed, 9 reused.'])
+
+        # the directory that was waited for appears: that is a full rescan
+        os.makedirs(os.path.join(self.root, ETC))
+        with open(os.path.join(self.root, ETC, '05-admin.json'), 'w') as f:
+            json.dump(flash('CODE.fd', 'VARS.fd'), f)
+        wait_until(lambda: '05-admin.json' in [d['name'] for _, d in self.list()[1]],
+                   what='05-admin.json in the new /etc/qemu/firmware')
+        self.assertTrue(any(r.startswith('full rescan') for r in rebuilds(self.log_path)[1:]))
+
+    def test_unreadable_descriptor_reported_once(self):
+        self.manager.Reload()
+        self.manager.Reload()
+        self.assertEqual(rebuilds(self.log_path), ['full rescan (Reload() was called), 0 parsed, 8 reused.'] * 2)
+        with open(self.log_path) as f:
+            self.assertEqual(f.read().count("dangling symlink to '/nonexistent/30.json'"), 1)
+
+
+class TestDebounceWindow(DaemonTestCase):
+    """--debounce means what it says: a change is announced when the window ends, not up to a quarter of a
+    second later, as sd-event's default timer accuracy would have it."""
+
+    daemon_args = ['--debounce=10']
+
+    @unittest.skipIf(WRAPPER, 'under valgrind, timing says nothing')
+    def test_window_is_kept(self):
+        self.record_signals()
+        delays = []
+        for i in range(9):
+            path = os.path.join(self.root, USR, f'2{i}-timed.json')
+            with open(path + '.tmp', 'w') as f:
+                json.dump(flash('CODE.fd', 'VARS.fd'), f)
+            start = time.monotonic()
+            os.rename(path + '.tmp', path)
+            self.wait_for_change(i + 1)
+            delays.append(time.monotonic() - start)
+        delays.sort()
+        # 10 ms, a rebuild and a round trip. With 250 ms accuracy the timer fires on sd-event's 250 ms grid,
+        # and since each write follows the last firing closely, the next one is nearly 250 ms away
+        self.assertLess(delays[4], 0.150, f'delays: {delays}')
 
 
 class TestOverflow(DaemonTestCase):

@@ -345,6 +345,41 @@ static void test_directory_problems(void) {
         test_tmpdir_remove(root);
 }
 
+/* Updates must not pile up directory problems, and a fixed one must go with the update that fixes it. */
+static void test_directory_problems_updated(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new(), *latin1 = NULL;
+        Catalogue *c;
+
+        test_write_file(root, "etc/qemu/firmware", "not a directory");
+        write_flash(root, USR "50-a.json", "x86_64", "", "CODE.fd");
+        test_write_file(root, USR "51-caf\xe9.json", "{}");
+        c = build(root, NULL);
+        CHECK(strv_length(c->dir_problems) == 2);
+
+        for (int i = 0; i < 1000; i++) {
+                Catalogue *next = NULL;
+
+                CHECK(catalogue_update(c, (char *[]) { (char *) "50-a.json", NULL }, i % 2 == 0, &next) == 0);
+                catalogue_free(c);
+                c = next;
+        }
+        CHECK(strv_length(c->dir_problems) == 2);
+        CHECK(strstr(c->dir_problems[0], "etc/qemu/firmware: Not a directory"));
+        CHECK(endswith(c->dir_problems[1], "firmware: file name '51-caf\\xe9.json' is not valid UTF-8, skipping"));
+
+        /* the badly named file goes away: so does its problem, without a full rescan */
+        latin1 = strdup_printf("%s/" USR "51-caf\xe9.json", root);
+        CHECK(latin1 && unlink(latin1) == 0);
+        Catalogue *next = NULL;
+        CHECK(catalogue_update(c, (char *[]) { (char *) "51-caf\xe9.json", NULL }, false, &next) == 0);
+        catalogue_free(c);
+        c = next;
+        CHECK(strv_length(c->dir_problems) == 1);
+        CHECK(strstr(c->dir_problems[0], "etc/qemu/firmware: Not a directory"));
+        catalogue_free(c);
+        test_tmpdir_remove(root);
+}
+
 static void test_diff(void) {
         _cleanup_(freep) char *root = test_tmpdir_new();
         _cleanup_(catalogue_freep) Catalogue *a = NULL, *b = NULL, *c = NULL;
@@ -478,6 +513,7 @@ int main(void) {
         RUN(test_index_and_features);
         RUN(test_search_path);
         RUN(test_directory_problems);
+        RUN(test_directory_problems_updated);
         RUN(test_diff);
         RUN(test_update);
         return 0;

@@ -519,6 +519,8 @@ static void test_strict_utf8(void) {
         }
         _cleanup_(freep) char *shown = utf8_escape_invalid("caf\xe9.json");
         CHECK_STREQ(shown, "caf\\xe9.json");
+        _cleanup_(freep) char *text = utf8_escape_text("a\n<0>b\t\xc3\xa9\xc3");
+        CHECK_STREQ(text, "a\\x0a<0>b\\x09\xc3\xa9\\xc3");
 }
 
 int main(void) {
