@@ -21,6 +21,7 @@ typedef struct Options {
         char *root;
         char *search_path;
         char **extra_dirs;
+        char *qemu_dirs;
         Request request;
 } Options;
 
@@ -30,6 +31,7 @@ static void options_done(void) {
         free(arg.root);
         free(arg.search_path);
         strv_free(arg.extra_dirs);
+        free(arg.qemu_dirs);
         request_done(&arg.request);
 }
 
@@ -53,6 +55,8 @@ static int help(void) {
                "     --root=DIR           Read every search directory below DIR (offline)\n"
                "     --search-path=DIRS   Colon-separated directories, most general first (offline)\n"
                "     --extra-dir=DIR      Add a most general directory (offline)\n"
+               "     --qemu-dirs=DIRS     Where the QEMU binaries that define machine aliases are\n"
+               "                          (offline; default " QEMU_DIRS_DEFAULT ", none with --root)\n"
                "     --json               Print JSON\n"
                "     --no-legend          Print no table header\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
@@ -84,6 +88,7 @@ enum {
         ARG_ROOT,
         ARG_SEARCH_PATH,
         ARG_EXTRA_DIR,
+        ARG_QEMU_DIRS,
         ARG_JSON,
         ARG_NO_LEGEND,
         ARG_INTERFACE,
@@ -218,6 +223,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "root",             required_argument, NULL, ARG_ROOT             },
                 { "search-path",      required_argument, NULL, ARG_SEARCH_PATH      },
                 { "extra-dir",        required_argument, NULL, ARG_EXTRA_DIR        },
+                { "qemu-dirs",        required_argument, NULL, ARG_QEMU_DIRS        },
                 { "json",             no_argument,       NULL, ARG_JSON             },
                 { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
                 { "arch",             required_argument, NULL, 'a'                  },
@@ -273,6 +279,11 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_EXTRA_DIR:
                         r = strv_extend(&arg.extra_dirs, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_QEMU_DIRS:
+                        r = set_string(&arg.qemu_dirs, optarg);
                         if (r < 0)
                                 return r;
                         break;
@@ -376,6 +387,19 @@ static int load_catalogue(Catalogue **ret) {
                 fprintf(stderr, "Failed to read directory %s, skipping.\n", *p);
         *ret = c;
         return 0;
+}
+
+/* The machine aliases the daemon would use, from the same QEMU binaries, so that both answer alike. */
+static int load_machines(QemuMachines **ret) {
+        _cleanup_(strv_freep) char **dirs = NULL;
+        int r;
+
+        r = qemu_dirs_parse(arg.qemu_dirs ?: arg.root ? "" : QEMU_DIRS_DEFAULT, &dirs);
+        if (r == -EINVAL)
+                return fail("QEMU directories must be absolute paths");
+        if (r < 0)
+                return r;
+        return qemu_machines_probe(dirs, QEMU_TIMEOUT_USEC_DEFAULT, ret);
 }
 
 static char *targets_to_string(const Descriptor *d) {
@@ -693,6 +717,7 @@ static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
 static const char *const verbs[] = { "list", "describe", "resolve", "explain", "monitor", "reload", NULL };
 
 static int run(int argc, char *argv[]) {
+        _cleanup_(qemu_machines_freep) QemuMachines *machines = NULL;
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *verb;
@@ -718,13 +743,25 @@ static int run(int argc, char *argv[]) {
                 if (streq(verb, "monitor") || streq(verb, "reload"))
                         return fail("'%s' needs the daemon: drop --offline", verb);
                 r = load_catalogue(&c);
+                if (r >= 0)
+                        r = load_machines(&machines);
+                arg.request.machines = machines;
         } else {
-                if (arg.root || arg.search_path || arg.extra_dirs)
-                        return fail("--root, --search-path and --extra-dir go with --offline");
+                if (arg.root || arg.search_path || arg.extra_dirs || arg.qemu_dirs)
+                        return fail("--root, --search-path, --extra-dir and --qemu-dirs go with --offline");
                 r = remote_connect(arg.user, &bus);
         }
         if (r < 0)
                 return r;
+        if (c) {        /* the daemon refuses it the same way */
+                _cleanup_(freep) char *message = NULL;
+
+                r = request_check(&arg.request, &message);
+                if (r == -EINVAL)
+                        return fail("%s", message);
+                if (r < 0)
+                        return r;
+        }
 
         if (streq(verb, "list"))
                 return verb_list(c, bus);

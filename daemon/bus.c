@@ -528,8 +528,20 @@ static int reply_no_match(Manager *m, const Request *req, sd_bus_error *error) {
         return sd_bus_error_set(error, BUS_ERROR_NO_MATCH, summary);
 }
 
+/* What every request is judged with besides its keys: the machine aliases in use, and consistency. */
+static int request_prepare(Manager *m, Request *req, sd_bus_error *error) {
+        _cleanup_(freep) char *message = NULL;
+        int r;
+
+        req->machines = machines_current(m->machines);
+        r = request_check(req, &message);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, message);
+        return r;
+}
+
 /* A Resolve or Explain request: strictly decoded, and with the one key they cannot do without. */
-static int read_resolve_request(sd_bus_message *msg, Request *req, sd_bus_error *error) {
+static int read_resolve_request(Manager *m, sd_bus_message *msg, Request *req, sd_bus_error *error) {
         int r;
 
         r = bus_read_request(msg, false, req, error);
@@ -538,7 +550,7 @@ static int read_resolve_request(sd_bus_message *msg, Request *req, sd_bus_error 
         if (!req->has_architecture)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Missing key 'architecture' (for example 'x86_64')");
-        return 0;
+        return request_prepare(m, req, error);
 }
 
 static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -548,7 +560,7 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const Entry *e;
         int r;
 
-        r = read_resolve_request(msg, &req, error);
+        r = read_resolve_request(m, msg, &req, error);
         if (r < 0)
                 return r;
         r = resolver_resolve(m->catalogue, &req, &e);
@@ -621,6 +633,8 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         int r;
 
         r = bus_read_request(msg, true, &req, error);
+        if (r >= 0)
+                r = request_prepare(m, &req, error);
         if (r < 0)
                 return r;
 
@@ -706,7 +720,7 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Manager *m = userdata;
         int r;
 
-        r = read_resolve_request(msg, &req, error);
+        r = read_resolve_request(m, msg, &req, error);
         if (r < 0)
                 return r;
         r = resolver_explain(m->catalogue, &req, &x);
@@ -909,6 +923,43 @@ static int property_manager_features(sd_bus *bus, const char *path, const char *
 
 /* ---- Firmware objects ---------------------------------------------------------------------------------- */
 
+/* MachineAliases: (architecture, alias, machine type, source) for every architecture. */
+typedef struct AliasAppend {
+        sd_bus_message *reply;
+        Architecture architecture;
+} AliasAppend;
+
+static int append_alias(const char *alias, const char *machine, const char *source, void *userdata) {
+        AliasAppend *x = userdata;
+        return sd_bus_message_append(x->reply, "(ssss)", architecture_to_string(x->architecture), alias, machine,
+                                     source);
+}
+
+static int property_machine_aliases(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        for (int a = 0; r >= 0 && a < _ARCH_MAX; a++)
+                r = machine_aliases_foreach(machines_current(m->machines), a, append_alias,
+                                            &(AliasAppend) { reply, a });
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_instance_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append_basic(reply, 's', m->instance_id);
+}
+
+int bus_emit_machines_changed(Manager *m) {
+        if (!m->bus)
+                return 0;
+        return sd_bus_emit_properties_changed(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "MachineAliases",
+                                              NULL);
+}
+
 static int firmware_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                          sd_bus_error *error) {
         const Entry *e = find_entry(userdata, path);
@@ -1045,6 +1096,9 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("InvalidCount", "u", property_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Architectures", "as", property_architectures, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Features", "as", property_manager_features, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MachineAliases", "a(ssss)", property_machine_aliases, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("InstanceId", "s", property_instance_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Resolve",
                                 SD_BUS_ARGS("a{sv}", request),
                                 SD_BUS_RESULT("o", firmware, "a{sv}", result),

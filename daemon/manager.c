@@ -22,6 +22,7 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
                 return -ENOMEM;
         m->user = user;
         m->debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
+        m->qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
         m->search_path = strv_copy(search_path);
         if (!m->search_path)
                 return -ENOMEM;
@@ -33,6 +34,11 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        sd_id128_t id;
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+        sd_id128_to_string(id, m->instance_id);
         STRV_FOREACH(d, m->search_path)
                 if (strv_consume(&m->search_dirs, path_prefix_root(m->root, *d)) < 0)
                         return -ENOMEM;
@@ -47,6 +53,8 @@ Manager *manager_free(Manager *m) {
         if (m->bus)
                 bus_polkit_cancel_all(m);
         watch_free(m->watch);
+        machines_free(m->machines);
+        strv_free(m->qemu_dirs);
         sd_event_source_disable_unref(m->debounce);
         strv_free(m->search_dirs);
         strv_free(m->watched);
@@ -308,10 +316,19 @@ static void take_startup_events(Manager *m) {
         arm_debounce(m);
 }
 
+static void on_machines_changed(Machines *ms, void *userdata) {
+        (void) bus_emit_machines_changed(userdata);
+}
+
 int manager_load(Manager *m) {
         uint64_t start = now_nsec();
         Catalogue *c = NULL;
         int r;
+
+        r = machines_new(m->event, m->qemu_dirs ?: (char *[]) { NULL }, m->qemu_timeout_usec, on_machines_changed,
+                         m, &m->machines);
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask QEMU for machine types: %m");
 
         r = watch_new(m->event, on_watch_events, m, &m->watch);
         if (r < 0)
@@ -346,6 +363,7 @@ int manager_rescan(Manager *m, const char *why) {
         Catalogue *c = NULL;
         int r;
 
+        machines_refresh(m->machines);  /* a QEMU upgrade the watch missed is seen on request too */
         r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
         if (r < 0)
                 return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
