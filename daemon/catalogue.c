@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "catalogue.h"
+#include "chase.h"
 
 const char *entry_state_to_string(EntryState s) {
         static const char *const table[_ENTRY_STATE_MAX] = {
@@ -142,6 +143,7 @@ typedef struct Dirs {
         char **paths;           /* with the root prefix */
         int *fds;               /* -1 where the directory is missing or unreadable */
         size_t n;
+        int root_fd;            /* everything below a root is resolved inside it; AT_FDCWD without one */
 } Dirs;
 
 static void dirs_done(Dirs *d) {
@@ -150,11 +152,26 @@ static void dirs_done(Dirs *d) {
                         close(d->fds[i]);
         free(d->fds);
         strv_free(d->paths);
+        chase_root_close(d->root_fd);
 }
 
 static int dirs_open(Catalogue *c, Dirs *ret) {
         Dirs d = { .n = strv_length(c->dirs) };
         int r = 0;
+
+        d.root_fd = chase_root_open(c->root);
+        if (d.root_fd < 0 && d.root_fd != AT_FDCWD) {
+                r = d.root_fd;
+                d.root_fd = AT_FDCWD;
+                if (r == -ENOMEM)
+                        return r;
+                /* no root, no directories: an empty catalogue, that says why unless nothing is there yet */
+                r = r == -ENOENT ? 0 : strv_consume(&c->dir_problems, strdup_printf("%s: %s", c->root,
+                                                                                    strerror(-r)));
+                if (r < 0)
+                        return r;
+                d.n = 0;
+        }
 
         d.paths = calloc(d.n + 1, sizeof(char *));
         d.fds = malloc(sizeof(int) * (d.n + 1));
@@ -171,11 +188,17 @@ static int dirs_open(Catalogue *c, Dirs *ret) {
                         r = -ENOMEM;
                         break;
                 }
-                d.fds[i] = open(d.paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (d.fds[i] < 0 && errno == ENOMEM)
+                d.fds[i] = chase_open(d.root_fd, d.root_fd == AT_FDCWD ? d.paths[i] : c->dirs[i],
+                                      O_RDONLY | O_DIRECTORY);
+                if (d.fds[i] == -ENOMEM)
                         r = -ENOMEM;
-                else if (d.fds[i] < 0 && errno != ENOENT)     /* missing is fine: nothing there (yet) */
-                        r = strv_consume(&c->dir_problems, strdup_printf("%s: %s", d.paths[i], strerror(errno)));
+                else if (d.fds[i] == -ENOSYS)
+                        r = strv_consume(&c->dir_problems, strdup_printf("%s: resolving paths inside --root "
+                                         "needs openat2() (Linux 5.6 or newer), not reading it", d.paths[i]));
+                else if (d.fds[i] < 0 && d.fds[i] != -ENOENT) /* missing is fine: nothing there (yet) */
+                        r = strv_consume(&c->dir_problems, strdup_printf("%s: %s", d.paths[i], strerror(-d.fds[i])));
+                if (d.fds[i] < 0)
+                        d.fds[i] = -1;
         }
         if (r < 0) {
                 dirs_done(&d);
@@ -312,26 +335,66 @@ static int unreadable(Entry *e, const char *fmt, ...) {
         return descriptor_new_unreadable(msg, &e->descriptor);
 }
 
-/* Loads the file called name below dirfd (or an absolute name with AT_FDCWD) into e. */
-static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue *previous) {
+/* Where a file is looked up: name below dirfd on the host, or (with a root) the path inner resolved inside
+ * root_fd, so that its symlinks, absolute ones included, stay inside the root. */
+typedef struct Place {
+        int dirfd;
+        const char *name;
+        int root_fd;
+        const char *inner;      /* NULL: no root */
+} Place;
+
+static int place_stat(const Place *p, struct stat *ret) {
+        if (p->inner)
+                return chase_stat(p->root_fd, p->inner, ret);
+        return fstatat(p->dirfd, p->name, ret, 0) < 0 ? -errno : 0;
+}
+
+static int place_readlink(const Place *p, char *buf, size_t size) {
+        ssize_t n;
+
+        if (p->inner)
+                return chase_readlink(p->root_fd, p->inner, buf, size);
+        n = readlinkat(p->dirfd, p->name, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return (int) n;
+}
+
+static int place_open(const Place *p, int flags) {
+        int fd;
+
+        if (p->inner)
+                return chase_open(p->root_fd, p->inner, flags);
+        fd = openat(p->dirfd, p->name, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Loads the file at place into e. */
+static int entry_load_at(Entry *e, const Place *place, const Catalogue *previous) {
         _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *data = NULL;
+        char target[256];
         struct stat st;
         size_t size = 0;
         int r;
 
+        /* inside a root, a link to /dev/null is a mask even where the root has no /dev */
+        if (place->inner && place_readlink(place, target, sizeof(target)) >= 0 && streq(target, "/dev/null")) {
+                e->state = ENTRY_MASKED;
+                return 0;
+        }
         /* stat first: a device or FIFO is never opened at all */
-        if (fstatat(dirfd, name, &st, 0) < 0) {
-                char target[256];
-                ssize_t n;
-
-                if (errno == ENOMEM)
+        r = place_stat(place, &st);
+        if (r < 0) {
+                if (r == -ENOMEM)
                         return -ENOMEM;
-                if (errno == ENOENT && (n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
-                        target[n] = 0;
+                if (r == -ENOENT && place_readlink(place, target, sizeof(target)) >= 0)
                         return unreadable(e, "dangling symlink to '%s'", target);
-                }
-                return unreadable(e, "cannot access: %s", strerror(errno));
+                if (r == -ENOSYS)
+                        return unreadable(e, "resolving paths inside --root needs openat2() (Linux 5.6 or newer)");
+                return unreadable(e, "cannot access: %s", strerror(-r));
         }
         if (stat_is_dev_null(&st) || (S_ISREG(st.st_mode) && st.st_size == 0)) {
                 e->state = ENTRY_MASKED;
@@ -352,9 +415,11 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
         }
 
         /* O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening it must not hang */
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        fd = place_open(place, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        if (fd == -ENOMEM)
+                return fd;
         if (fd < 0)
-                return errno == ENOMEM ? -ENOMEM : unreadable(e, "cannot open: %s", strerror(errno));
+                return unreadable(e, "cannot open: %s", strerror(-fd));
         if (fstat(fd, &st) < 0)
                 return unreadable(e, "cannot stat: %s", strerror(errno));
         if (!S_ISREG(st.st_mode))
@@ -382,7 +447,7 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
 }
 
 int catalogue_entry_load(Entry *e, const Catalogue *previous) {
-        return entry_load_at(e, AT_FDCWD, e->path, previous);
+        return entry_load_at(e, &(Place) { .dirfd = AT_FDCWD, .name = e->path, .root_fd = AT_FDCWD }, previous);
 }
 
 /* A small open-addressing cache of referenced file checks: many descriptors share one image. */
@@ -390,6 +455,7 @@ typedef struct CheckCache {
         const char **keys;
         FileCheck *values;
         size_t size;
+        int root_fd;
 } CheckCache;
 
 static size_t hash_string(const char *s) {
@@ -399,10 +465,27 @@ static size_t hash_string(const char *s) {
         return h;
 }
 
+int catalogue_check_path(int root_fd, const char *path, FileCheck *ret) {
+        _cleanup_(closep) int fd = -1;
+        struct stat st;
+        int r;
+
+        *ret = (FileCheck) {};
+        r = chase_stat(root_fd, path, &st);
+        if (r < 0)
+                return r;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        /* opened for reading only once it is known to be a regular file: opening devices can have effects */
+        fd = chase_open(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fd;
+        *ret = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino };
+        return 0;
+}
+
 static int check_file(const Catalogue *c, CheckCache *cache, const char *path, FileCheck *ret) {
         size_t i = hash_string(path) & (cache->size - 1);
-        _cleanup_(freep) char *full = NULL;
-        struct stat st;
         FileCheck f = {};
 
         for (; cache->keys[i]; i = (i + 1) & (cache->size - 1))
@@ -411,11 +494,8 @@ static int check_file(const Catalogue *c, CheckCache *cache, const char *path, F
                         return 0;
                 }
 
-        full = path_prefix_root(c->root, path);
-        if (!full)
+        if (catalogue_check_path(cache->root_fd, path, &f) == -ENOMEM)
                 return -ENOMEM;
-        if (stat(full, &st) >= 0 && S_ISREG(st.st_mode) && access(full, R_OK) >= 0)
-                f = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino };
 
         cache->keys[i] = path;
         cache->values[i] = f;
@@ -424,8 +504,11 @@ static int check_file(const Catalogue *c, CheckCache *cache, const char *path, F
 }
 
 static int catalogue_check_files(Catalogue *c) {
-        CheckCache cache = {};
+        CheckCache cache = { .root_fd = chase_root_open(c->root) };
         int r = 0;
+
+        if (cache.root_fd == -ENOMEM)
+                return -ENOMEM;
 
         /* two paths per valid entry at most, kept under half full */
         cache.size = 16;
@@ -460,6 +543,7 @@ static int catalogue_check_files(Catalogue *c) {
 finish:
         free(cache.keys);
         free(cache.values);
+        chase_root_close(cache.root_fd);
         return r;
 }
 
@@ -564,7 +648,14 @@ static int catalogue_add_group(Catalogue *c, const Dirs *dirs, const Candidate *
                 if (r < 0)
                         return r;
         }
-        r = entry_load_at(e, dirs->fds[group[0].dir_index], group[0].name, previous);
+        _cleanup_(freep) char *inner = NULL;
+        if (dirs->root_fd != AT_FDCWD) {
+                inner = path_join(c->dirs[group[0].dir_index], group[0].name);
+                if (!inner)
+                        return -ENOMEM;
+        }
+        r = entry_load_at(e, &(Place) { .dirfd = dirs->fds[group[0].dir_index], .name = group[0].name,
+                                        .root_fd = dirs->root_fd, .inner = inner }, previous);
         if (r < 0)
                 return r;
         if (group[0].type == DT_UNKNOWN) {

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "chase.h"
 #include "log.h"
 #include "manager.h"
 
@@ -174,11 +175,34 @@ static int collect_image_dirs(Manager *m, char ***ret) {
         return 0;
 }
 
+/* With a root: where a link below it ends up when resolved inside it, as a host path (NULL when it leads
+ * nowhere). */
+static char *root_link_target(const char *root, const char *path) {
+        _cleanup_(freep) char *proc = NULL;
+        _cleanup_(closep) int fd = -1;
+        int root_fd = chase_root_open(root);
+        char buf[PATH_MAX];
+        ssize_t n;
+
+        if (root_fd < 0 || strncmp(path, root, strlen(root)) != 0) {
+                chase_root_close(root_fd);
+                return NULL;
+        }
+        fd = chase_open(root_fd, path + strlen(root), O_PATH);
+        chase_root_close(root_fd);
+        proc = fd >= 0 ? strdup_printf("/proc/self/fd/%d", fd) : NULL;
+        if (!proc || (n = readlink(proc, buf, sizeof(buf) - 1)) <= 0)
+                return NULL;
+        buf[n] = 0;
+        return strdup(buf);
+}
+
 /* Where a symlinked descriptor points: its target's real path, or for a dangling link the path it names (so
  * that its appearance is seen). NULL when the target is no regular file: a mask's /dev/null or a device is
  * not worth watching /dev for. */
-static char *link_target(const Entry *e) {
-        _cleanup_(freep) char *target = realpath(e->path, NULL), *dir = NULL;
+static char *link_target(const Manager *m, const Entry *e) {
+        _cleanup_(freep) char *target = m->root ? root_link_target(m->root, e->path) : realpath(e->path, NULL);
+        _cleanup_(freep) char *dir = NULL;
         char buf[PATH_MAX];
         struct stat st;
         ssize_t n;
@@ -190,7 +214,7 @@ static char *link_target(const Entry *e) {
                 return NULL;
         buf[n] = 0;
         if (buf[0] == '/')
-                return strdup(buf);
+                return path_prefix_root(m->root, buf);  /* a root's absolute links point into it */
         dir = dirname_of(NULL, e->path);
         return dir ? path_join(dir, buf) : NULL;
 }
@@ -202,7 +226,7 @@ static int collect_links(Manager *m, char ***ret_targets, char ***ret_entries) {
                 const Entry *e = &m->catalogue->entries[i];
                 char *target;
 
-                if (!e->symlink || !(target = link_target(e)))
+                if (!e->symlink || !(target = link_target(m, e)))
                         continue;
                 if (strv_consume(&targets, target) < 0 || strv_extend(&entries, e->name) < 0)
                         return -ENOMEM;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "chase.h"
 #include "config.h"
 #include "resolver.h"
 
@@ -157,15 +158,16 @@ typedef struct MatchContext {
 } MatchContext;
 
 static void path_key_init(const Catalogue *c, const char *path, PathKey *ret) {
-        _cleanup_(freep) char *full = NULL;
         struct stat st;
+        int root_fd;
 
         *ret = (PathKey) { .path = path };
         if (!path)
                 return;
-        full = path_prefix_root(c->root, path);
-        if (full && stat(full, &st) >= 0)
+        root_fd = chase_root_open(c->root);
+        if ((root_fd >= 0 || root_fd == AT_FDCWD) && chase_stat(root_fd, path, &st) >= 0)
                 *ret = (PathKey) { .path = path, .exists = true, .dev = st.st_dev, .ino = st.st_ino };
+        chase_root_close(root_fd);
 }
 
 static void match_context_init(const Catalogue *c, const Request *req, MatchContext *ret) {

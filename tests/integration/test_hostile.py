@@ -9,6 +9,7 @@ import json
 import os
 import pwd
 import re
+import stat
 import subprocess
 import time
 import unittest
@@ -146,17 +147,28 @@ class TestHostileFiles(FileTestCase):
         self.assertEqual(self.wait_for_change(generation + 2), [[], ['52-marker.json'], []])
         self.assert_rejected('50-x.json', 'a FIFO, only regular files are read')
 
+    def make_device(self, name, minor):
+        """A character device of the root's own: links below --root resolve inside it, never to the host's."""
+        os.makedirs(self.path('dev'), exist_ok=True)
+        try:
+            os.mknod(self.path(f'dev/{name}'), 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        except PermissionError:
+            self.skipTest('creating a device node takes privileges')
+
     def test_symlink_to_dev_zero(self):
+        self.make_device('zero', 5)
         self.drop('51-zero.json', lambda p: os.symlink('/dev/zero', p))
         self.assert_rejected('51-zero.json', 'a character device, only regular files are read')
 
     def test_symlink_into_dev_ignores_unrelated_activity(self):
         """The link's target directory is watched; what happens to other files there is no change of ours."""
+        self.make_device('zero', 5)
+        self.make_device('null', 3)
         self.drop('51-zero.json', lambda p: os.symlink('/dev/zero', p))
         generation = int(self.prop('Generation'))
-        # what every `command >/dev/null` does, anywhere on the system
+        # what every `command >/dev/null` does, anywhere in the root
         for _ in range(3):
-            with open('/dev/null', 'w') as f:
+            with open(self.path('dev/null'), 'w') as f:
                 f.write('x')
         # then a real change: it must be the only one (events arrive in order, so by the time the marker is
         # seen, anything the /dev/null writes caused has been seen too)
@@ -247,7 +259,7 @@ class TestHostileFiles(FileTestCase):
 
     def test_dangling_symlink_ranked_first(self):
         # libvirt gives up on all selection when it meets one; here it is reported and the rest still resolves
-        target = self.path('opt/fw/missing.json')
+        target = '/opt/fw/missing.json'                     # inside the root
         self.drop('00-dangling.json', lambda p: os.symlink(target, p))
         self.assert_rejected('00-dangling.json', f"dangling symlink to '{target}'")
         _, verdicts = self.explain(architecture='x86_64')
@@ -257,10 +269,10 @@ class TestHostileFiles(FileTestCase):
         """A link installed before its target (a package manager may do either first) is picked up when the
         target appears: the catalogue is live, and nobody should need a Reload for it."""
         os.makedirs(self.path('opt/fw'))
-        target = self.path('opt/fw/later.json')
+        target = '/opt/fw/later.json'                       # inside the root
         self.drop('00-dangling.json', lambda p: os.symlink(target, p))
         self.assert_rejected('00-dangling.json', f"dangling symlink to '{target}'")
-        self.write_descriptor(target, flash('CODE.fd', 'VARS.fd'))
+        self.write_descriptor(self.path('opt/fw/later.json'), flash('CODE.fd', 'VARS.fd'))
         wait_until(lambda: self.prop('Valid', firmware_path('00-dangling.json'), FIRMWARE_IFACE),
                    timeout=2, what='the link to become valid once its target exists')
         self.assertEqual(self.resolve(architecture='x86_64')[1]['name'], '00-dangling.json')
@@ -269,8 +281,8 @@ class TestHostileFiles(FileTestCase):
         self.drop('57-loop.json', lambda p: os.symlink('57-loop.json', p))
         self.assert_rejected('57-loop.json', 'cannot access: Too many levels of symbolic links')
         # and a longer one through another directory
-        os.symlink(self.path(f'{USR}/58-loop-b.json'), self.path(f'{ETC}/.58-loop-a.json'))
-        self.drop('58-loop-b.json', lambda p: os.symlink(self.path(f'{ETC}/.58-loop-a.json'), p))
+        os.symlink(f'/{USR}/58-loop-b.json', self.path(f'{ETC}/.58-loop-a.json'))
+        self.drop('58-loop-b.json', lambda p: os.symlink(f'/{ETC}/.58-loop-a.json', p))
         self.assert_rejected('58-loop-b.json', 'cannot access: Too many levels of symbolic links', extra_invalid=2)
 
     def test_unicode_name_with_spaces(self):

@@ -113,7 +113,8 @@ class TestWatch(DaemonTestCase):
         os.makedirs(target_dir)
         with open(os.path.join(target_dir, 'real.json'), 'w') as f:
             json.dump(flash('CODE.fd', 'VARS.fd', features=['acpi-s3']), f)
-        os.symlink(os.path.join(target_dir, 'real.json'), self.path(f'{ETC}/20-linked.json'))
+        # absolute links below --root point into the root
+        os.symlink('/opt/fw/real.json', self.path(f'{ETC}/20-linked.json'))
         self.assertEqual(self.wait_for_change(1), [['20-linked.json'], [], []])
         # the target's content changes: the link's directory sees nothing, its target's does
         with open(os.path.join(target_dir, 'real.json'), 'w') as f:
@@ -124,7 +125,7 @@ class TestWatch(DaemonTestCase):
         with open(os.path.join(target_dir, 'other.json'), 'w') as f:
             json.dump(flash('CODE.fd', 'VARS.fd', arch='aarch64', machines=('virt-*',)), f)
         tmp = self.path(f'{ETC}/.20-linked.json.tmp')
-        os.symlink(os.path.join(target_dir, 'other.json'), tmp)
+        os.symlink('/opt/fw/other.json', tmp)
         os.rename(tmp, self.path(f'{ETC}/20-linked.json'))
         wait_until(lambda: self.prop('Generation') >= 3, what='the re-pointed link')
         targets = self.prop('Targets', firmware_path('20-linked.json'), FIRMWARE_IFACE)
