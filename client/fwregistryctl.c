@@ -12,12 +12,14 @@
 #include "remote.h"
 #include "resolver.h"
 #include "table.h"
+#include "validate.h"
 
 typedef struct Options {
         bool offline;
         bool user;
         bool json;
         bool legend;
+        bool check_files;
         char *root;
         char *search_path;
         char **extra_dirs;
@@ -45,7 +47,7 @@ static int help(void) {
                "  explain                 Show why each descriptor matches or not\n"
                "  monitor                 Print catalogue changes as they happen\n"
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
-               "  validate FILE...        Check descriptor files (offline, for packagers)\n\n"
+               "  validate [FILE...]      Check descriptor files ('-': stdin; none: those below --root)\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -57,6 +59,7 @@ static int help(void) {
                "     --extra-dir=DIR      Add a most general directory (offline)\n"
                "     --qemu-dirs=DIRS     Where the QEMU binaries that define machine aliases are\n"
                "                          (offline; default " QEMU_DIRS_DEFAULT ", none with --root)\n"
+               "     --check-files        validate: referenced images must exist (below --root)\n"
                "     --json               Print JSON\n"
                "     --no-legend          Print no table header\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
@@ -89,6 +92,7 @@ enum {
         ARG_SEARCH_PATH,
         ARG_EXTRA_DIR,
         ARG_QEMU_DIRS,
+        ARG_CHECK_FILES,
         ARG_JSON,
         ARG_NO_LEGEND,
         ARG_INTERFACE,
@@ -224,6 +228,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "search-path",      required_argument, NULL, ARG_SEARCH_PATH      },
                 { "extra-dir",        required_argument, NULL, ARG_EXTRA_DIR        },
                 { "qemu-dirs",        required_argument, NULL, ARG_QEMU_DIRS        },
+                { "check-files",      no_argument,       NULL, ARG_CHECK_FILES      },
                 { "json",             no_argument,       NULL, ARG_JSON             },
                 { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
                 { "arch",             required_argument, NULL, 'a'                  },
@@ -287,6 +292,9 @@ static int parse_argv(int argc, char *argv[]) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_CHECK_FILES:
+                        arg.check_files = true;
+                        break;
                 case ARG_JSON:
                         arg.json = true;
                         break;
@@ -313,61 +321,22 @@ static void print_json_and_free(char *s) {
         free(s);
 }
 
-/* validate FILE...: each file is checked the way the catalogue would read it. */
+/* validate [FILE...]: see validate.c. Without files, a root's search directories. */
 static int verb_validate(char **files) {
-        _cleanup_(yajl_gen_freep) yajl_gen g = arg.json ? render_gen_new(true) : NULL;
-        size_t n_invalid = 0, n_files = 0;
-        int r = 0;
+        _cleanup_(strv_freep) char **dirs = NULL;
+        int r;
 
-        if (!files[0])
-                return fail("validate needs at least one file");
-        if (g)
-                r = gen_array_open(g);
-
-        for (char **f = files; *f; f++) {
-                Entry e = { .path = strdup(*f), .vars.ok = true };
-                bool ok;
-
-                if (!e.path)
-                        return -ENOMEM;
-                e.name = e.path;
-                if (catalogue_entry_load(&e, NULL) < 0) {
-                        entry_done(&e);
-                        return -ENOMEM;
-                }
-                ok = e.state == ENTRY_VALID;
-                if (e.state == ENTRY_MASKED)
-                        descriptor_new_unreadable("empty file: in a search directory this masks the descriptor "
-                                                  "of the same name, it is not a descriptor", &e.descriptor);
-                n_files++;
-                n_invalid += !ok;
-
-                if (g) {
-                        r = r ?: gen_map_open(g);
-                        r = r ?: gen_key_string(g, "file", *f);
-                        r = r ?: gen_key_bool(g, "valid", ok);
-                        r = r ?: gen_string(g, "problems");
-                        r = r ?: render_problems(g, e.descriptor);
-                        r = r ?: gen_map_close(g);
-                } else
-                        for (size_t i = 0; e.descriptor && i < e.descriptor->n_problems; i++) {
-                                _cleanup_(freep) char *s = problem_to_string(&e.descriptor->problems[i]);
-                                bool error = e.descriptor->problems[i].severity == PROBLEM_ERROR;
-
-                                printf("%s: %s%s\n", *f, error && isempty(e.descriptor->problems[i].path) ?
-                                       "error: " : "", strempty(s));
-                        }
-                entry_done(&e);
-        }
-        if (g) {
-                r = r ?: gen_array_close(g);
-                if (r)
-                        return -ENOMEM;
-                print_json_and_free(render_gen_steal(g));
-        } else
-                fprintf(stderr, "%zu file%s checked, %zu valid, %zu invalid.\n", n_files, n_files == 1 ? "" : "s",
-                        n_files - n_invalid, n_invalid);
-        return n_invalid > 0 ? 1 : 0;
+        if (!files[0] && !arg.root)
+                return fail("validate needs at least one file, '-' for stdin, or --root=DIR");
+        if (files[0] && (arg.search_path || arg.extra_dirs))
+                return fail("validate checks the files it is given: --search-path and --extra-dir do not apply");
+        r = catalogue_search_path(arg.user, arg.search_path, arg.extra_dirs, &dirs);
+        if (r == -EINVAL)
+                return fail("Search directories must be absolute paths");
+        if (r < 0)
+                return r;
+        return validate_run(files, &(ValidateOptions) { .json = arg.json, .check_files = arg.check_files,
+                                                        .root = arg.root, .dirs = dirs });
 }
 
 static int load_catalogue(Catalogue **ret) {
@@ -730,12 +699,8 @@ static int run(int argc, char *argv[]) {
         if (!verb)
                 return fail("Missing command; see --help");
 
-        if (streq(verb, "validate")) {
-                if (arg.root || arg.search_path || arg.extra_dirs)
-                        return fail("validate checks the files it is given: --root, --search-path and --extra-dir "
-                                    "do not apply");
+        if (streq(verb, "validate"))
                 return verb_validate(argv + optind + 1);
-        }
         if (!strv_contains((char **) verbs, verb))
                 return fail("Unknown command '%s'; see --help", verb);
 
