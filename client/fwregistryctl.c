@@ -655,6 +655,8 @@ static int verb_explain(const Catalogue *c, sd_bus *bus) {
         return r;
 }
 
+#define FIRMWARE_OBJECT_PREFIX "/io/github/fwregistryd/FirmwareRegistry1/firmware"
+
 static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
         char *json = NULL;
         const Entry *e;
@@ -669,12 +671,18 @@ static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
                 print_json_and_free(json);
                 return 0;
         }
-        if (name[0] == '/') {           /* an object path, as the daemon takes it */
+        if (strncmp(name, FIRMWARE_OBJECT_PREFIX "/", strlen(FIRMWARE_OBJECT_PREFIX "/")) == 0) {
+                /* an object path, as the daemon takes it */
                 _cleanup_(freep) char *decoded = NULL;
 
-                if (sd_bus_path_decode(name, "/io/github/fwregistryd/FirmwareRegistry1/firmware", &decoded) <= 0)
+                if (sd_bus_path_decode(name, FIRMWARE_OBJECT_PREFIX, &decoded) <= 0)
                         return fail("'%s' is not the object path of a firmware descriptor", name);
                 e = catalogue_find(c, decoded);
+        } else if (name[0] == '/') {    /* a descriptor file: the one that won */
+                e = catalogue_find(c, strrchr(name, '/') + 1);
+                if (!e || !streq(e->path, name))
+                        return fail("No firmware descriptor file '%s' in the catalogue%s%s%s", name,
+                                    e ? " (the descriptor of that name is '" : "", e ? e->path : "", e ? "')" : "");
         } else
                 e = catalogue_find(c, name);
         if (!e)

@@ -659,16 +659,24 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* A basename, or the object path of one. */
+static bool path_is_object_path(const char *name) {
+        return strncmp(name, BUS_FIRMWARE_PREFIX "/", strlen(BUS_FIRMWARE_PREFIX "/")) == 0;
+}
+
+/* A basename, the object path of one, or the path of the descriptor file that won (as List's 'path' says). */
 static const Entry *find_entry(Manager *m, const char *name) {
         _cleanup_(freep) char *decoded = NULL;
+        const Entry *e;
 
-        if (name[0] == '/') {
+        if (name[0] != '/')
+                return catalogue_find(m->catalogue, name);
+        if (path_is_object_path(name)) {
                 if (sd_bus_path_decode(name, BUS_FIRMWARE_PREFIX, &decoded) <= 0 || isempty(decoded))
                         return NULL;
-                name = decoded;
+                return catalogue_find(m->catalogue, decoded);
         }
-        return catalogue_find(m->catalogue, name);
+        e = catalogue_find(m->catalogue, strrchr(name, '/') + 1);
+        return e && streq(e->path, name) ? e : NULL;
 }
 
 static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -683,9 +691,12 @@ static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         if (isempty(name))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Empty firmware name");
-        if (name[0] == '/' && !sd_bus_object_path_is_valid(name))
+        if (path_is_object_path(name) && !sd_bus_object_path_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid object path '%s'", name);
         e = find_entry(m, name);
+        if (!e && name[0] == '/' && !path_is_object_path(name))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FIRMWARE, "No firmware descriptor file '%s' in "
+                                         "the catalogue", name);
         if (!e)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FIRMWARE, "No firmware descriptor '%s'", name);
 
@@ -763,9 +774,10 @@ static PolkitQuery *polkit_query_free(PolkitQuery *q) {
 }
 
 static int reload_and_reply(Manager *m, sd_bus_message *request) {
+        _cleanup_(freep) char *why = strdup_printf("Reload() by %s", strna(sd_bus_message_get_sender(request)));
         int r;
 
-        r = manager_rescan(m, "Reload() was called");
+        r = manager_rescan(m, why ?: "Reload()");
         if (r < 0)
                 return sd_bus_reply_method_errnof(request, r, "Failed to rescan: %m");
         return sd_bus_reply_method_return(request, NULL);
@@ -797,6 +809,9 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                 else
                         r = sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_ACCESS_DENIED,
                                                        "Not allowed to reload the firmware catalogue");
+                if (r >= 0 && !authorized)
+                        log_notice("Reload() by %s refused: not authorized.",
+                                   strna(sd_bus_message_get_sender(q->request)));
         }
         if (r < 0)
                 log_debug_errno(r, "Failed to answer Reload(): %m");
@@ -854,7 +869,6 @@ void bus_polkit_cancel_all(Manager *m) {
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        log_debug("Reload() called by %s.", strna(sd_bus_message_get_sender(msg)));
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         Manager *m = userdata;
         uid_t uid;
@@ -866,6 +880,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return log_debug_errno(r, "Failed to get the uid of the Reload() caller: %m");
+        log_info("Reload() called by %s (uid %u).", strna(sd_bus_message_get_sender(msg)), (unsigned) uid);
         if (uid == 0 || uid == geteuid())
                 return reload_and_reply(m, msg);
 
@@ -1156,6 +1171,33 @@ static const sd_bus_vtable firmware_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* The name is taken: say by whom, so that nobody has to guess what "File exists" means. Returns -EEXIST. */
+static int log_name_owner(Manager *m) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_(freep) char *cmdline = NULL;
+        const char *owner = NULL;
+        char **argv = NULL;
+        pid_t pid = 0;
+
+        if (sd_bus_get_name_creds(m->bus, BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME | SD_BUS_CREDS_PID |
+                                  SD_BUS_CREDS_CMDLINE | SD_BUS_CREDS_AUGMENT, &creds) >= 0) {
+                (void) sd_bus_creds_get_unique_name(creds, &owner);
+                (void) sd_bus_creds_get_pid(creds, &pid);
+                if (sd_bus_creds_get_cmdline(creds, &argv) >= 0) {
+                        StrBuf b = {};
+                        STRV_FOREACH(a, argv)
+                                strbuf_printf(&b, "%s%s", a == argv ? "" : " ", *a);
+                        cmdline = strbuf_steal(&b);
+                }
+        }
+        if (pid > 0)
+                return log_error_errno(EEXIST, "The bus name '%s' is owned by %s (pid %d%s%s), another instance "
+                                       "is running; exiting.", BUS_NAME, strna(owner), (int) pid,
+                                       cmdline ? ": " : "", strempty(cmdline));
+        return log_error_errno(EEXIST, "The bus name '%s' is owned by %s, another instance is running; exiting.",
+                               BUS_NAME, strna(owner));
+}
+
 int bus_setup(Manager *m) {
         int r;
 
@@ -1184,6 +1226,8 @@ int bus_setup(Manager *m) {
 
         /* the catalogue is loaded by now: nobody who finds the name sees an empty catalogue by accident */
         r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_name_owner(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name '%s': %m", BUS_NAME);
         return 0;

@@ -117,13 +117,21 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_qemu_timeout_usec = (uint64_t) ms * 1000;
                         break;
                 }
-                case ARG_LOG_LEVEL:
-                        log_max_level = log_level_from_string(optarg);
-                        if (log_max_level < 0)
-                                return log_error_errno(EINVAL, "Unknown log level '%s'.", optarg);
+                case ARG_LOG_LEVEL: {
+                        int level = log_level_from_string(optarg);
+
+                        /* the level in force until now decides whether this is printed: never the bad one */
+                        if (level < 0)
+                                return log_error_errno(EINVAL, "Unknown log level '%s' (expected emerg, alert, "
+                                                       "crit, err, warning, notice, info, debug or 0 to 7).",
+                                                       optarg);
+                        log_max_level = level;
                         break;
-                default:
+                }
+                case '?':       /* getopt said what was wrong */
                         return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option.");
                 }
 
         if (optind < argc)
@@ -134,6 +142,7 @@ static int parse_argv(int argc, char *argv[]) {
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
+        log_info("Received SIGHUP from pid %" PRIu32 ", rescanning.", si->ssi_pid);
         (void) manager_rescan(m, "SIGHUP");
         return 0;
 }

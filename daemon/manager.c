@@ -282,13 +282,51 @@ static int manager_update_watches(Manager *m, bool wait) {
         r = watch_set_directories(m->watch, wanted, wait);
         if (r < 0)
                 return log_oom();
-        log_debug("Watching %zu directories.", strv_length(wanted));
+        log_debug("Watching %zu %s.", strv_length(wanted), plural(strv_length(wanted), "directory", "directories"));
         strv_free(m->watched);
         m->watched = TAKE_PTR(wanted);
         return 1;
 }
 
 /* ---- rebuilding ---------------------------------------------------------------------------------------- */
+
+/* "+10-new.json, -60-old.json, ~50-changed.json", the first few of them and how many more: enough to tell
+ * what happened without flooding the log on an upgrade. NULL when nothing changed or on ENOMEM. */
+static char *change_names(char **added, char **removed, char **modified) {
+        char **lists[] = { added, removed, modified };
+        const char marks[] = "+-~";
+        size_t shown = 0, total = strv_length(added) + strv_length(removed) + strv_length(modified);
+        StrBuf b = {};
+
+        for (int k = 0; k < 3; k++)
+                STRV_FOREACH(n, lists[k])
+                        if (shown < 5)
+                                strbuf_printf(&b, "%s%c%s", shown++ > 0 ? ", " : "", marks[k], *n);
+        if (total > shown)
+                strbuf_printf(&b, " and %zu more", total - shown);
+        return total > 0 ? strbuf_steal(&b) : (strbuf_done(&b), NULL);
+}
+
+/* Says when a descriptor became masked or stopped being so: an administrator's act worth a line. */
+static void log_masks(const Catalogue *c, const Catalogue *previous) {
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const Entry *e = &c->entries[i], *old = previous ? catalogue_find(previous, e->name) : NULL;
+                bool was = old && old->state == ENTRY_MASKED, is = e->state == ENTRY_MASKED;
+
+                if (is && !was) {
+                        if (e->shadowed)
+                                log_info("'%s' masks '%s'.", e->path, e->shadowed[0]);
+                        else
+                                log_info("'%s' masks '%s', which does not exist.", e->path, e->name);
+                } else if (was && !is)
+                        log_info("'%s' is no longer masked.", e->name);
+        }
+        for (size_t i = 0; previous && i < previous->n_entries; i++) {
+                const Entry *old = &previous->entries[i];
+                if (old->state == ENTRY_MASKED && !catalogue_find(c, old->name))
+                        log_info("'%s' is no longer masked.", old->name);
+        }
+}
 
 /* Swaps in a new catalogue and announces what changed. Takes ownership of c. Returns 1 if anything changed. */
 static int manager_apply(Manager *m, Catalogue *c, const char *why) {
@@ -301,6 +339,7 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
                 return log_oom();
 
         log_catalogue_problems(new, m->catalogue);
+        log_masks(new, m->catalogue);
         catalogue_free(m->catalogue);
         m->catalogue = TAKE_PTR(new);
         m->n_rebuilds++;
@@ -312,8 +351,10 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         }
 
         m->generation++;
-        log_info("Firmware catalogue changed (%s): %zu added, %zu removed, %zu modified; generation %" PRIu64 ".",
-                 why, strv_length(added), strv_length(removed), strv_length(modified), m->generation);
+        _cleanup_(freep) char *names = change_names(added, removed, modified);
+        log_info("Firmware catalogue changed (%s): %zu added, %zu removed, %zu modified%s%s; generation %" PRIu64 ".",
+                 why, strv_length(added), strv_length(removed), strv_length(modified), names ? ": " : "",
+                 strempty(names), m->generation);
         r = bus_emit_changes(m, added, removed, modified);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the catalogue change: %m");
@@ -377,9 +418,11 @@ int manager_load(Manager *m) {
         take_startup_events(m);
 
         log_catalogue_problems(m->catalogue, NULL);
-        log_info("Loaded %zu firmware descriptors (%zu invalid, %zu masked) in %.1f ms, watching %zu directories.",
-                 m->catalogue->n_valid, m->catalogue->n_invalid, m->catalogue->n_masked,
-                 (double) (now_nsec() - start) / 1e6, strv_length(m->watched));
+        log_masks(m->catalogue, NULL);
+        log_info("Loaded %zu firmware %s (%zu invalid, %zu masked) in %.1f ms, watching %zu %s.",
+                 m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
+                 m->catalogue->n_invalid, m->catalogue->n_masked, (double) (now_nsec() - start) / 1e6,
+                 strv_length(m->watched), plural(strv_length(m->watched), "directory", "directories"));
         return 0;
 }
 
@@ -495,7 +538,7 @@ static void on_watch_events(Watch *w, void *userdata) {
 }
 
 char *manager_status_text(const Manager *m) {
-        return strdup_printf("Serving %zu firmware descriptors (%zu invalid, %zu masked), generation %" PRIu64,
-                             m->catalogue->n_valid, m->catalogue->n_invalid, m->catalogue->n_masked,
-                             m->generation);
+        return strdup_printf("Serving %zu firmware %s (%zu invalid, %zu masked), generation %" PRIu64,
+                             m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
+                             m->catalogue->n_invalid, m->catalogue->n_masked, m->generation);
 }

@@ -533,12 +533,18 @@ class TestHostileCallers(HostileTestCase):
                               cm.exception.get_dbus_message()[:200])
 
     def test_describe_bad_names(self):
-        invalid = ['/not//valid', '/trailing/', '/dash-ed', '/dot.ted', '//', '/ü', FIRMWARE_PREFIX + '/',
-                   '/with space', '/nul\x01']
+        # below the firmware prefix a name is an object path, and must be a valid one
+        invalid = [FIRMWARE_PREFIX + p for p in ('/', '/not//valid', '/trailing/', '/dash-ed', '/dot.ted', '/ü',
+                                                 '/with space', '/nul\x01')]
         for name in invalid:
             with self.subTest(name=name):
                 self.assert_dbus_error(INVALID_ARGS, self.manager.Describe, name,
                                        contains=f"Invalid object path '{name}'")
+        # anywhere else a name starting with '/' is a descriptor file's path
+        for name in ['/not//valid', '/trailing/', '/dash-ed', '/dot.ted', '//', '/ü', '/with space', '/nul\x01']:
+            with self.subTest(name=name):
+                self.assert_dbus_error(ERROR_NO_SUCH_FIRMWARE, self.manager.Describe, name,
+                                       contains='No firmware descriptor file')
         not_found = ['/', MANAGER_PATH, FIRMWARE_PREFIX, FIRMWARE_PREFIX + '/_zz', FIRMWARE_PREFIX + '/_00',
                      FIRMWARE_PREFIX + '/_', FIRMWARE_PREFIX + '/_2e_2e_2f_2e_2e_2fetc_2fpasswd',
                      firmware_path(EXPECTED) + '/child', '../../../etc/passwd', 'usr/share/qemu/firmware/' + EXPECTED,
@@ -618,7 +624,8 @@ class TestHostileCallers(HostileTestCase):
             (no_match, lambda: self.resolve(architecture='x86_64', machine='pc',
                                             features=dbus.Dictionary({'secure-boot': True}, signature='sb'))),
             (no_such, lambda: self.manager.Describe('nope.json')),
-            (INVALID_ARGS, lambda: self.manager.Describe('/not//valid')),
+            (INVALID_ARGS, lambda: self.manager.Describe(FIRMWARE_PREFIX + '/not//valid')),
+            (no_such, lambda: self.manager.Describe('/not//valid')),
             (INVALID_ARGS, lambda: self.resolve(architecture='x86_64', bogus='x')),
             (INVALID_ARGS, lambda: self.resolve(architecture=dbus.UInt32(1))),
             (INVALID_ARGS, lambda: self.resolve(architecture='x86_64',

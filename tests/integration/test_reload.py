@@ -102,8 +102,8 @@ class TestRescan(DaemonTestCase):
         self.assertEqual(self.daemon.wait(timeout=30), 0)
         with open(self.log_path) as f:
             log = f.read()
-        self.assertIn('<6>Received Terminated, exiting.', log)
-        self.assertIn('<6>Loaded 6 firmware descriptors (1 invalid, 1 masked)', log)
+        self.assertIn('Received Terminated, exiting.', log)
+        self.assertIn('Loaded 6 firmware descriptors (1 invalid, 1 masked)', log)
         self.assertIn('90-invalid.json: invalid JSON at line 1', log)
 
 
