@@ -192,9 +192,6 @@ static int dirs_open(Catalogue *c, Dirs *ret) {
                                       O_RDONLY | O_DIRECTORY);
                 if (d.fds[i] == -ENOMEM)
                         r = -ENOMEM;
-                else if (d.fds[i] == -ENOSYS)
-                        r = strv_consume(&c->dir_problems, strdup_printf("%s: resolving paths inside --root "
-                                         "needs openat2() (Linux 5.6 or newer), not reading it", d.paths[i]));
                 else if (d.fds[i] < 0 && d.fds[i] != -ENOENT) /* missing is fine: nothing there (yet) */
                         r = strv_consume(&c->dir_problems, strdup_printf("%s: %s", d.paths[i], strerror(-d.fds[i])));
                 if (d.fds[i] < 0)
@@ -392,8 +389,6 @@ static int entry_load_at(Entry *e, const Place *place, const Catalogue *previous
                         return -ENOMEM;
                 if (r == -ENOENT && place_readlink(place, target, sizeof(target)) >= 0)
                         return unreadable(e, "dangling symlink to '%s'", target);
-                if (r == -ENOSYS)
-                        return unreadable(e, "resolving paths inside --root needs openat2() (Linux 5.6 or newer)");
                 return unreadable(e, "cannot access: %s", strerror(-r));
         }
         if (stat_is_dev_null(&st) || (S_ISREG(st.st_mode) && st.st_size == 0)) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <limits.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 
@@ -20,7 +21,101 @@ void chase_root_close(int root_fd) {
                 close(root_fd);
 }
 
+/* Symlinks followed on the way before giving up, as the kernel does. */
+#define CHASE_LINKS_MAX 40
+
+/* Drops the last directory of the walk (".."), never the root itself. */
+static void walk_pop(int *fds, size_t *n) {
+        if (*n > 1)
+                close(fds[--*n]);
+}
+
+int chase_open_walk(int root_fd, const char *path, int flags) {
+        int fds[PATH_MAX / 2];          /* fds[0] is the root; each next one a directory below the last */
+        _cleanup_(freep) char *todo = strdup(path);
+        size_t n = 1;
+        unsigned links = 0;
+        int r;
+
+        if (!todo)
+                return -ENOMEM;
+        fds[0] = root_fd;
+        for (;;) {
+                char *p = todo, *name, *rest;
+                struct stat st;
+                int fd;
+
+                while (*p == '/')
+                        p++;
+                name = p;
+                rest = p + strcspn(p, "/");
+                if (*rest) {
+                        *rest++ = 0;
+                        while (*rest == '/')
+                                rest++;
+                }
+                if (isempty(name) || streq(name, ".") || streq(name, "..")) {
+                        if (streq(name, ".."))
+                                walk_pop(fds, &n);
+                        if (*rest) {
+                                memmove(todo, rest, strlen(rest) + 1);
+                                continue;
+                        }
+                        /* the path ends in a directory of the walk */
+                        fd = openat(fds[n - 1], ".", flags | O_CLOEXEC);
+                        r = fd < 0 ? -errno : fd;
+                        break;
+                }
+                fd = openat(fds[n - 1], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fstat(fd, &st) < 0) {
+                        r = -errno;
+                        if (fd >= 0)
+                                close(fd);
+                        break;
+                }
+                if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t k = readlinkat(fds[n - 1], name, target, sizeof(target) - 1);
+
+                        close(fd);
+                        if (k < 0 || ++links > CHASE_LINKS_MAX) {
+                                r = k < 0 ? -errno : -ELOOP;
+                                break;
+                        }
+                        target[k] = 0;
+                        if (target[0] == '/')   /* absolute: from the root again */
+                                while (n > 1)
+                                        walk_pop(fds, &n);
+                        char *next = strdup_printf("%s/%s", target, rest);
+                        if (!next) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(todo);
+                        todo = next;
+                        continue;
+                }
+                if (!*rest) {
+                        close(fd);
+                        fd = openat(fds[n - 1], name, flags | O_NOFOLLOW | O_CLOEXEC);
+                        r = fd < 0 ? -errno : fd;
+                        break;
+                }
+                if (!S_ISDIR(st.st_mode) || n >= ELEMENTSOF(fds)) {
+                        close(fd);
+                        r = S_ISDIR(st.st_mode) ? -ENAMETOOLONG : -ENOTDIR;
+                        break;
+                }
+                fds[n++] = fd;
+                memmove(todo, rest, strlen(rest) + 1);
+        }
+        while (n > 1)
+                walk_pop(fds, &n);
+        return r;
+}
+
 int chase_open(int root_fd, const char *path, int flags) {
+        static bool no_openat2 = false;
         struct open_how how = {
                 .flags = (uint64_t) (flags | O_CLOEXEC),
                 /* /proc/self/fd/N style links could name anything of the host */
@@ -30,11 +125,16 @@ int chase_open(int root_fd, const char *path, int flags) {
 
         if (root_fd == AT_FDCWD)
                 fd = openat(AT_FDCWD, path, flags | O_CLOEXEC);
+        else if (no_openat2)
+                return chase_open_walk(root_fd, path, flags);
         else
                 fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-        if (fd < 0)
-                return errno == EPERM && root_fd != AT_FDCWD ? -ENOSYS : -errno;      /* seccomp'd away */
-        return (int) fd;
+        if (fd < 0 && root_fd != AT_FDCWD && (errno == ENOSYS || errno == EPERM)) {
+                /* an old kernel, a seccomp filter or valgrind: walk it ourselves, the same way */
+                no_openat2 = true;
+                return chase_open_walk(root_fd, path, flags);
+        }
+        return fd < 0 ? -errno : (int) fd;
 }
 
 int chase_stat(int root_fd, const char *path, struct stat *ret) {

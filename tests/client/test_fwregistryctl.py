@@ -88,7 +88,9 @@ class TestValidate(unittest.TestCase):
         root, path = self.tree()
         p = run('validate', '--check-files', '--root', root)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stderr, '1 file checked, 1 valid, 0 invalid (0 errors, 0 warnings).\n')
+        # (valgrind warns about openat2(), which it does not know, on stderr too)
+        self.assertEqual([l for l in p.stderr.splitlines() if not l.startswith('--')],
+                         ['1 file checked, 1 valid, 0 invalid (0 errors, 0 warnings).'])
         # the same, file by file
         p = run('validate', '--check-files', '--root', root, path)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -110,9 +110,9 @@ class TestOneDescriptor(MessagesTestCase):
     tree = {f'{USR}/60-x86.json': flash('CODE.fd', 'VARS.fd')}
 
     def test_singular(self):
-        log = self.daemon_log()
-        self.assertIn('Loaded 1 firmware descriptor (0 invalid, 0 masked) in ', log)
-        self.assertIn('Serving 1 firmware descriptor (0 invalid, 0 masked), generation 0 on the system bus.', log)
+        self.assertIn('Loaded 1 firmware descriptor (0 invalid, 0 masked) in ', self.daemon_log())
+        # said once the name is taken, which the test may see first
+        self.wait_for_log('Serving 1 firmware descriptor (0 invalid, 0 masked), generation 0 on the system bus.')
 
 
 class TestOptions(unittest.TestCase):
