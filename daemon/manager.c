@@ -12,6 +12,7 @@
 
 static void on_watch_events(Watch *w, void *userdata);
 static int classify_event(Manager *m, const WatchEvent *e);
+static char *root_link_target(const char *root, const char *path);
 static void arm_debounce(Manager *m);
 
 int manager_new(bool user, const char *root, char * const *search_path, Manager **ret) {
@@ -163,10 +164,20 @@ static int collect_image_dirs(Manager *m, char ***ret) {
                 files[0] = descriptor_image(e->descriptor);
                 files[1] = descriptor_vars_template(e->descriptor);
                 for (int k = 0; k < 2; k++) {
+                        char *dir;
+
                         if (!files[k] || (last && streq(last, files[k])))
                                 continue;
                         last = files[k];
-                        if (strv_add_sorted_unique(&dirs, dirname_of(m->root, files[k])) < 0)
+                        dir = dirname_of(m->root, files[k]);
+                        if (dir && m->root) {   /* where the root's links lead, not where the host's would */
+                                char *real = root_link_target(m->root, dir);
+                                if (real) {
+                                        free(dir);
+                                        dir = real;
+                                }
+                        }
+                        if (strv_add_sorted_unique(&dirs, dir) < 0)
                                 return -ENOMEM;
                 }
         }

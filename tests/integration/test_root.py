@@ -107,6 +107,25 @@ class TestRootDisagrees(DaemonTestCase):
                          ['cannot access: Too many levels of symbolic links'])
         self.assertTrue(json.loads(self.manager.Describe('70-masked.json'))['masked'])
 
+    def test_linked_image_directory_is_watched_in_the_root(self):
+        """An image directory that is an absolute link inside the root: its target in the root is watched."""
+        self.record_signals()
+        os.makedirs(os.path.join(self.root, 'fw/later'))
+        os.symlink('/fw/later', os.path.join(self.root, 'linked'))
+        with open(os.path.join(self.root, USR, '.42.tmp'), 'w') as f:
+            f.write(descriptor('x86_64', 'linked', code='/linked/CODE.fd'))
+        os.rename(os.path.join(self.root, USR, '.42.tmp'), os.path.join(self.root, USR, '42-linked.json'))
+        self.wait_for_change(1)
+        self.assertFalse(self.entries()['42-linked.json']['files-ok'])
+        with open(os.path.join(self.root, 'fw/later/CODE.fd'), 'w') as f:
+            f.write('code')
+        self.assertEqual(self.wait_for_change(2), [[], [], ['42-linked.json']])
+        self.assertTrue(self.entries()['42-linked.json']['files-ok'])
+        # seen by the watch on the directory (not by a full rescan that a watch on an ancestor set off)
+        with open(self.log_path) as f:
+            self.assertIn('Firmware catalogue changed (firmware images changed): 0 added, 0 removed, 1 modified: '
+                          '~42-linked.json; generation 2.', f.read())
+
     def test_offline_agrees(self):
         online = self.ctl('--json', 'list', '--include-invalid', '--include-masked').stdout
         offline = self.ctl('--json', '--offline', '--root', self.root, 'list', '--include-invalid',
