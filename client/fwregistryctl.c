@@ -19,6 +19,7 @@
 #include "remote.h"
 #include "resolver.h"
 #include "table.h"
+#include "validate.h"
 
 typedef enum JsonMode {
         JSON_OFF,
@@ -42,9 +43,11 @@ typedef struct Options {
         OutputMode output;
         char *nvram;            /* the VM's varstore, absolute */
         bool wide;
+        bool check_files;
         char *root;
         char *search_path;
         char **extra_dirs;
+        char *qemu_dirs;
         Request request;
 } Options;
 
@@ -57,6 +60,7 @@ static void options_done(void) {
         strv_free(arg.extra_dirs);
         if (arg.request.has_nvram && arg.request.nvram_fd >= 0)
                 close(arg.request.nvram_fd);
+        free(arg.qemu_dirs);
         request_done(&arg.request);
 }
 
@@ -71,7 +75,7 @@ static int help(void) {
                "  explain                 Show why each descriptor matches or not\n"
                "  monitor                 Print catalogue changes as they happen\n"
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
-               "  validate FILE...        Check descriptor files (offline, for packagers)\n"
+               "  validate [FILE...]      Check descriptor files ('-': stdin; none: those below --root)\n"
                "  nvram create PATH       Make a VM's variable store from the resolved firmware's template\n"
                "  nvram inspect PATH      Show a varstore's layout and the descriptors it fits\n\n"
                "Options:\n"
@@ -83,6 +87,9 @@ static int help(void) {
                "     --root=DIR           Read every search directory below DIR (offline)\n"
                "     --search-path=DIRS   Colon-separated directories, most general first (offline)\n"
                "     --extra-dir=DIR      Add a most general directory (offline)\n"
+               "     --qemu-dirs=DIRS     Where the QEMU binaries that define machine aliases are\n"
+               "                          (offline; default " QEMU_DIRS_DEFAULT ", none with --root)\n"
+               "     --check-files        validate: referenced images must exist (below --root)\n"
                "     --json=MODE          Print JSON: pretty (the default of --json), short or off\n"
                "     --no-legend          Print no table header and footer\n"
                "     --no-pager           Do not pipe output into a pager\n"
@@ -121,6 +128,8 @@ enum {
         ARG_ROOT,
         ARG_SEARCH_PATH,
         ARG_EXTRA_DIR,
+        ARG_QEMU_DIRS,
+        ARG_CHECK_FILES,
         ARG_JSON,
         ARG_NO_LEGEND,
         ARG_INTERFACE,
@@ -375,6 +384,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "root",             required_argument, NULL, ARG_ROOT             },
                 { "search-path",      required_argument, NULL, ARG_SEARCH_PATH      },
                 { "extra-dir",        required_argument, NULL, ARG_EXTRA_DIR        },
+                { "qemu-dirs",        required_argument, NULL, ARG_QEMU_DIRS        },
+                { "check-files",      no_argument,       NULL, ARG_CHECK_FILES      },
                 { "json",             optional_argument, NULL, ARG_JSON             },
                 { "no-legend",        no_argument,       NULL, ARG_NO_LEGEND        },
                 { "arch",             required_argument, NULL, 'a'                  },
@@ -439,6 +450,14 @@ static int parse_argv(int argc, char *argv[]) {
                         r = strv_extend(&arg.extra_dirs, optarg);
                         if (r < 0)
                                 return r;
+                        break;
+                case ARG_QEMU_DIRS:
+                        r = set_string(&arg.qemu_dirs, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_CHECK_FILES:
+                        arg.check_files = true;
                         break;
                 case ARG_JSON:
                         r = parse_json_mode(optarg);
@@ -515,61 +534,22 @@ static void print_json_and_free(char *s) {
         free(s);
 }
 
-/* validate FILE...: each file is checked the way the catalogue would read it. */
+/* validate [FILE...]: see validate.c. Without files, a root's search directories. */
 static int verb_validate(char **files) {
-        _cleanup_(yajl_gen_freep) yajl_gen g = arg.json ? render_gen_new(true) : NULL;
-        size_t n_invalid = 0, n_files = 0;
-        int r = 0;
+        _cleanup_(strv_freep) char **dirs = NULL;
+        int r;
 
-        if (!files[0])
-                return fail("validate needs at least one file");
-        if (g)
-                r = gen_array_open(g);
-
-        for (char **f = files; *f; f++) {
-                Entry e = { .path = strdup(*f), .vars.ok = true };
-                bool ok;
-
-                if (!e.path)
-                        return -ENOMEM;
-                e.name = e.path;
-                if (catalogue_entry_load(&e, NULL) < 0) {
-                        entry_done(&e);
-                        return -ENOMEM;
-                }
-                ok = e.state == ENTRY_VALID;
-                if (e.state == ENTRY_MASKED)
-                        descriptor_new_unreadable("empty file: in a search directory this masks the descriptor "
-                                                  "of the same name, it is not a descriptor", &e.descriptor);
-                n_files++;
-                n_invalid += !ok;
-
-                if (g) {
-                        r = r ?: gen_map_open(g);
-                        r = r ?: gen_key_string(g, "file", *f);
-                        r = r ?: gen_key_bool(g, "valid", ok);
-                        r = r ?: gen_string(g, "problems");
-                        r = r ?: render_problems(g, e.descriptor);
-                        r = r ?: gen_map_close(g);
-                } else
-                        for (size_t i = 0; e.descriptor && i < e.descriptor->n_problems; i++) {
-                                _cleanup_(freep) char *s = problem_to_string(&e.descriptor->problems[i]);
-                                bool error = e.descriptor->problems[i].severity == PROBLEM_ERROR;
-
-                                printf("%s: %s%s\n", *f, error && isempty(e.descriptor->problems[i].path) ?
-                                       "error: " : "", strempty(s));
-                        }
-                entry_done(&e);
-        }
-        if (g) {
-                r = r ?: gen_array_close(g);
-                if (r)
-                        return -ENOMEM;
-                print_json_and_free(render_gen_steal(g));
-        } else
-                fprintf(stderr, "%zu file%s checked, %zu valid, %zu invalid.\n", n_files, n_files == 1 ? "" : "s",
-                        n_files - n_invalid, n_invalid);
-        return n_invalid > 0 ? 1 : 0;
+        if (!files[0] && !arg.root)
+                return fail("validate needs at least one file, '-' for stdin, or --root=DIR");
+        if (files[0] && (arg.search_path || arg.extra_dirs))
+                return fail("validate checks the files it is given: --search-path and --extra-dir do not apply");
+        r = catalogue_search_path(arg.user, arg.search_path, arg.extra_dirs, &dirs);
+        if (r == -EINVAL)
+                return fail("Search directories must be absolute paths");
+        if (r < 0)
+                return r;
+        return validate_run(files, &(ValidateOptions) { .json = arg.json, .check_files = arg.check_files,
+                                                        .root = arg.root, .dirs = dirs });
 }
 
 static int load_catalogue(Catalogue **ret) {
@@ -589,6 +569,19 @@ static int load_catalogue(Catalogue **ret) {
                 fprintf(stderr, "Failed to read directory %s, skipping.\n", *p);
         *ret = c;
         return 0;
+}
+
+/* The machine aliases the daemon would use, from the same QEMU binaries, so that both answer alike. */
+static int load_machines(QemuMachines **ret) {
+        _cleanup_(strv_freep) char **dirs = NULL;
+        int r;
+
+        r = qemu_dirs_parse(arg.qemu_dirs ?: arg.root ? "" : QEMU_DIRS_DEFAULT, &dirs);
+        if (r == -EINVAL)
+                return fail("QEMU directories must be absolute paths");
+        if (r < 0)
+                return r;
+        return qemu_machines_probe(dirs, QEMU_TIMEOUT_USEC_DEFAULT, ret);
 }
 
 static char *targets_to_string(const Descriptor *d) {
@@ -1041,6 +1034,8 @@ static int verb_explain(const Catalogue *c, sd_bus *bus) {
         return r;
 }
 
+#define FIRMWARE_OBJECT_PREFIX "/io/github/fwregistryd/FirmwareRegistry1/firmware"
+
 static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
         char *json = NULL;
         const Entry *e;
@@ -1055,12 +1050,18 @@ static int verb_describe(const Catalogue *c, sd_bus *bus, const char *name) {
                 print_json_and_free(json);
                 return 0;
         }
-        if (name[0] == '/') {           /* an object path, as the daemon takes it */
+        if (strncmp(name, FIRMWARE_OBJECT_PREFIX "/", strlen(FIRMWARE_OBJECT_PREFIX "/")) == 0) {
+                /* an object path, as the daemon takes it */
                 _cleanup_(freep) char *decoded = NULL;
 
-                if (sd_bus_path_decode(name, "/io/github/fwregistryd/FirmwareRegistry1/firmware", &decoded) <= 0)
+                if (sd_bus_path_decode(name, FIRMWARE_OBJECT_PREFIX, &decoded) <= 0)
                         return fail("'%s' is not the object path of a firmware descriptor", name);
                 e = catalogue_find(c, decoded);
+        } else if (name[0] == '/') {    /* a descriptor file: the one that won */
+                e = catalogue_find(c, strrchr(name, '/') + 1);
+                if (!e || !streq(e->path, name))
+                        return fail("No firmware descriptor file '%s' in the catalogue%s%s%s", name,
+                                    e ? " (the descriptor of that name is '" : "", e ? e->path : "", e ? "')" : "");
         } else
                 e = catalogue_find(c, name);
         if (!e)
@@ -1331,6 +1332,7 @@ static bool verb_pages(const Verb *v) {
 }
 
 static int run(int argc, char *argv[]) {
+        _cleanup_(qemu_machines_freep) QemuMachines *machines = NULL;
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *name;
@@ -1357,24 +1359,32 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        if (streq(verb->name, "validate")) {
-                if (arg.root || arg.search_path || arg.extra_dirs)
-                        return fail("validate checks the files it is given: --root, --search-path and --extra-dir "
-                                    "do not apply");
+        if (streq(verb->name, "validate"))
                 return verb_validate(args);
-        }
 
         if (arg.offline) {
                 if (verb->daemon_only)
                         return fail("'%s' needs the daemon: drop --offline", verb->name);
                 r = load_catalogue(&c);
+                if (r >= 0)
+                        r = load_machines(&machines);
+                arg.request.machines = machines;
         } else {
-                if (arg.root || arg.search_path || arg.extra_dirs)
-                        return fail("--root, --search-path and --extra-dir go with --offline");
+                if (arg.root || arg.search_path || arg.extra_dirs || arg.qemu_dirs)
+                        return fail("--root, --search-path, --extra-dir and --qemu-dirs go with --offline");
                 r = remote_connect(arg.user, &bus);
         }
         if (r < 0)
                 return r;
+        if (c) {        /* the daemon refuses it the same way */
+                _cleanup_(freep) char *message = NULL;
+
+                r = request_check(&arg.request, &message);
+                if (r == -EINVAL)
+                        return fail("%s", message);
+                if (r < 0)
+                        return r;
+        }
 
         if (verb_pages(verb)) {
                 r = pager_open(arg.pager);

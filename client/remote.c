@@ -690,11 +690,19 @@ static int on_interrupt(sd_event_source *s, const struct signalfd_siginfo *si, v
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static void print_change(uint64_t generation, char **added, char **removed, char **modified, bool json) {
-        if (json) {
+typedef struct MonitorState {
+        bool json;
+        char *instance_id;      /* NULL when the daemon has none */
+} MonitorState;
+
+static void print_change(uint64_t generation, char **added, char **removed, char **modified,
+                         const MonitorState *st) {
+        if (st->json) {
                 _cleanup_(yajl_gen_freep) yajl_gen g = render_gen_new(false);
                 int r = gen_map_open(g);
 
+                if (st->instance_id)
+                        r = r ?: gen_key_string(g, "instance-id", st->instance_id);
                 r = r ?: gen_key_uint(g, "generation", generation);
                 r = r ?: gen_key_strv(g, "added", added);
                 r = r ?: gen_key_strv(g, "removed", removed);
@@ -703,7 +711,7 @@ static void print_change(uint64_t generation, char **added, char **removed, char
                 _cleanup_(freep) char *s = r ? NULL : render_gen_steal(g);
                 printf("%s\n", strempty(s));
         } else {
-                printf("generation %" PRIu64 ":", generation);
+                printf("generation %" PRIu64 ":", generation);   /* the instance is in the first line */
                 STRV_FOREACH(s, added)
                         printf(" +%s", *s);
                 STRV_FOREACH(s, removed)
@@ -729,22 +737,32 @@ static int on_catalogue_changed(sd_bus_message *m, void *userdata, sd_bus_error 
                 r = sd_bus_message_read_strv(m, &modified);
         if (r < 0)
                 return 0;
-        print_change(generation, added, removed, modified, *(bool *) userdata);
+        print_change(generation, added, removed, modified, userdata);
         return 0;
 }
 
 int remote_monitor(sd_bus *bus, bool json) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(freep) char *instance_id = NULL;
+        MonitorState st = { .json = json };
+        uint64_t generation = 0;
         sigset_t mask;
         int r;
 
         r = sd_bus_match_signal(bus, &slot, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "CatalogueChanged",
-                                on_catalogue_changed, &json);
+                                on_catalogue_changed, &st);
         if (r < 0) {
                 fprintf(stderr, "Failed to subscribe to CatalogueChanged: %s\n", strerror(-r));
                 return r;
         }
+        /* after the match is in place: a restart from here on shows as a new instance */
+        (void) sd_bus_get_property_string(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "InstanceId", NULL,
+                                          &instance_id);
+        (void) sd_bus_get_property_trivial(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Generation", NULL, 't',
+                                           &generation);
+        st.instance_id = instance_id;
+
         /* Ctrl-C as an event of the loop: a flag set by a handler could come between its check and the
          * wait, and the wait would not end */
         sigemptyset(&mask);
@@ -763,7 +781,11 @@ int remote_monitor(sd_bus *bus, bool json) {
                 r = sd_bus_set_exit_on_disconnect(bus, true);
         if (r < 0)
                 return r;
-        fprintf(stderr, "Monitoring catalogue changes, press Ctrl-C to stop.\n");
+        if (instance_id)
+                fprintf(stderr, "Monitoring catalogue changes of instance %s from generation %" PRIu64 ", press "
+                        "Ctrl-C to stop.\n", instance_id, generation);
+        else
+                fprintf(stderr, "Monitoring catalogue changes, press Ctrl-C to stop.\n");
         r = sd_event_loop(event);
         (void) sd_bus_detach_event(bus);
         if (r > 0)

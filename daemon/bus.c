@@ -586,8 +586,20 @@ static int reply_no_match(Manager *m, const Request *req, sd_bus_error *error) {
         return sd_bus_error_set(error, BUS_ERROR_NO_MATCH, summary);
 }
 
+/* What every request is judged with besides its keys: the machine aliases in use, and consistency. */
+static int request_prepare(Manager *m, Request *req, sd_bus_error *error) {
+        _cleanup_(freep) char *message = NULL;
+        int r;
+
+        req->machines = machines_current(m->machines);
+        r = request_check(req, &message);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, message);
+        return r;
+}
+
 /* A Resolve or Explain request: strictly decoded, and with the one key they cannot do without. */
-static int read_resolve_request(sd_bus_message *msg, Request *req, sd_bus_error *error) {
+static int read_resolve_request(Manager *m, sd_bus_message *msg, Request *req, sd_bus_error *error) {
         int r;
 
         r = bus_read_request(msg, false, req, error);
@@ -596,7 +608,7 @@ static int read_resolve_request(sd_bus_message *msg, Request *req, sd_bus_error 
         if (!req->has_architecture)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Missing key 'architecture' (for example 'x86_64')");
-        return 0;
+        return request_prepare(m, req, error);
 }
 
 static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -606,7 +618,7 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const Entry *e;
         int r;
 
-        r = read_resolve_request(msg, &req, error);
+        r = read_resolve_request(m, msg, &req, error);
         if (r < 0)
                 return r;
         r = resolver_resolve(m->catalogue, &req, &e);
@@ -679,6 +691,8 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         int r;
 
         r = bus_read_request(msg, true, &req, error);
+        if (r >= 0)
+                r = request_prepare(m, &req, error);
         if (r < 0)
                 return r;
         /* once per call, not once per entry: what it tells the caller (whether a path exists, as this user
@@ -706,16 +720,24 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* A basename, or the object path of one. */
+static bool path_is_object_path(const char *name) {
+        return strncmp(name, BUS_FIRMWARE_PREFIX "/", strlen(BUS_FIRMWARE_PREFIX "/")) == 0;
+}
+
+/* A basename, the object path of one, or the path of the descriptor file that won (as List's 'path' says). */
 static const Entry *find_entry(Manager *m, const char *name) {
         _cleanup_(freep) char *decoded = NULL;
+        const Entry *e;
 
-        if (name[0] == '/') {
+        if (name[0] != '/')
+                return catalogue_find(m->catalogue, name);
+        if (path_is_object_path(name)) {
                 if (sd_bus_path_decode(name, BUS_FIRMWARE_PREFIX, &decoded) <= 0 || isempty(decoded))
                         return NULL;
-                name = decoded;
+                return catalogue_find(m->catalogue, decoded);
         }
-        return catalogue_find(m->catalogue, name);
+        e = catalogue_find(m->catalogue, strrchr(name, '/') + 1);
+        return e && streq(e->path, name) ? e : NULL;
 }
 
 static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -730,9 +752,12 @@ static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         if (isempty(name))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Empty firmware name");
-        if (name[0] == '/' && !sd_bus_object_path_is_valid(name))
+        if (path_is_object_path(name) && !sd_bus_object_path_is_valid(name))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid object path '%s'", name);
         e = find_entry(m, name);
+        if (!e && name[0] == '/' && !path_is_object_path(name))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FIRMWARE, "No firmware descriptor file '%s' in "
+                                         "the catalogue", name);
         if (!e)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_FIRMWARE, "No firmware descriptor '%s'", name);
 
@@ -767,7 +792,7 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Manager *m = userdata;
         int r;
 
-        r = read_resolve_request(msg, &req, error);
+        r = read_resolve_request(m, msg, &req, error);
         if (r < 0)
                 return r;
         r = resolver_explain(m->catalogue, &req, &x);
@@ -811,9 +836,10 @@ static PolkitQuery *polkit_query_free(PolkitQuery *q) {
 }
 
 static int reload_and_reply(Manager *m, sd_bus_message *request) {
+        _cleanup_(freep) char *why = strdup_printf("Reload() by %s", strna(sd_bus_message_get_sender(request)));
         int r;
 
-        r = manager_rescan(m, "Reload() was called");
+        r = manager_rescan(m, why ?: "Reload()");
         if (r < 0)
                 return sd_bus_reply_method_errnof(request, r, "Failed to rescan: %m");
         return sd_bus_reply_method_return(request, NULL);
@@ -845,6 +871,9 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                 else
                         r = sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_ACCESS_DENIED,
                                                        "Not allowed to reload the firmware catalogue");
+                if (r >= 0 && !authorized)
+                        log_notice("Reload() by %s refused: not authorized.",
+                                   strna(sd_bus_message_get_sender(q->request)));
         }
         if (r < 0)
                 log_debug_errno(r, "Failed to answer Reload(): %m");
@@ -916,7 +945,6 @@ void bus_polkit_cancel_all(Manager *m) {
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        log_debug("Reload() called by %s.", strna(sd_bus_message_get_sender(msg)));
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         Manager *m = userdata;
         uid_t uid;
@@ -928,6 +956,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 return log_debug_errno(r, "Failed to get the uid of the Reload() caller: %m");
+        log_info("Reload() called by %s (uid %u).", strna(sd_bus_message_get_sender(msg)), (unsigned) uid);
         if (uid == 0 || uid == geteuid())
                 return reload_and_reply(m, msg);
 
@@ -984,6 +1013,43 @@ static int property_manager_features(sd_bus *bus, const char *path, const char *
 }
 
 /* ---- Firmware objects ---------------------------------------------------------------------------------- */
+
+/* MachineAliases: (architecture, alias, machine type, source) for every architecture. */
+typedef struct AliasAppend {
+        sd_bus_message *reply;
+        Architecture architecture;
+} AliasAppend;
+
+static int append_alias(const char *alias, const char *machine, const char *source, void *userdata) {
+        AliasAppend *x = userdata;
+        return sd_bus_message_append(x->reply, "(ssss)", architecture_to_string(x->architecture), alias, machine,
+                                     source);
+}
+
+static int property_machine_aliases(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        for (int a = 0; r >= 0 && a < _ARCH_MAX; a++)
+                r = machine_aliases_foreach(machines_current(m->machines), a, append_alias,
+                                            &(AliasAppend) { reply, a });
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_instance_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append_basic(reply, 's', m->instance_id);
+}
+
+int bus_emit_machines_changed(Manager *m) {
+        if (!m->bus)
+                return 0;
+        return sd_bus_emit_properties_changed(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "MachineAliases",
+                                              NULL);
+}
 
 static int firmware_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                          sd_bus_error *error) {
@@ -1128,6 +1194,9 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("InvalidCount", "u", property_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Architectures", "as", property_architectures, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Features", "as", property_manager_features, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MachineAliases", "a(ssss)", property_machine_aliases, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("InstanceId", "s", property_instance_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Resolve",
                                 SD_BUS_ARGS("a{sv}", request),
                                 SD_BUS_RESULT("o", firmware, "a{sv}", result),
@@ -1208,6 +1277,33 @@ static int on_exit_cancel_polkit(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* The name is taken: say by whom, so that nobody has to guess what "File exists" means. Returns -EEXIST. */
+static int log_name_owner(Manager *m) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_(freep) char *cmdline = NULL;
+        const char *owner = NULL;
+        char **argv = NULL;
+        pid_t pid = 0;
+
+        if (sd_bus_get_name_creds(m->bus, BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME | SD_BUS_CREDS_PID |
+                                  SD_BUS_CREDS_CMDLINE | SD_BUS_CREDS_AUGMENT, &creds) >= 0) {
+                (void) sd_bus_creds_get_unique_name(creds, &owner);
+                (void) sd_bus_creds_get_pid(creds, &pid);
+                if (sd_bus_creds_get_cmdline(creds, &argv) >= 0) {
+                        StrBuf b = {};
+                        STRV_FOREACH(a, argv)
+                                strbuf_printf(&b, "%s%s", a == argv ? "" : " ", *a);
+                        cmdline = strbuf_steal(&b);
+                }
+        }
+        if (pid > 0)
+                return log_error_errno(EEXIST, "The bus name '%s' is owned by %s (pid %d%s%s), another instance "
+                                       "is running; exiting.", BUS_NAME, strna(owner), (int) pid,
+                                       cmdline ? ": " : "", strempty(cmdline));
+        return log_error_errno(EEXIST, "The bus name '%s' is owned by %s, another instance is running; exiting.",
+                               BUS_NAME, strna(owner));
+}
+
 int bus_setup(Manager *m) {
         int r;
 
@@ -1250,6 +1346,8 @@ int bus_setup(Manager *m) {
 
         /* the catalogue is loaded by now: nobody who finds the name sees an empty catalogue by accident */
         r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_name_owner(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name '%s': %m", BUS_NAME);
         return 0;

@@ -29,5 +29,8 @@ int bus_setup(Manager *m);
  * the Manager, then CatalogueChanged. Returns 0 or -errno. */
 int bus_emit_changes(Manager *m, char **added, char **removed, char **modified);
 
+/* Announces new machine aliases (PropertiesChanged of MachineAliases). Returns 0 or -errno. */
+int bus_emit_machines_changed(Manager *m);
+
 /* Answers every Reload still waiting for polkit with an error, before the manager goes away. */
 void bus_polkit_cancel_all(Manager *m);

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 
 #include "catalogue.h"
+#include "chase.h"
 
 const char *entry_state_to_string(EntryState s) {
         static const char *const table[_ENTRY_STATE_MAX] = {
@@ -150,6 +151,7 @@ typedef struct Dirs {
         char **paths;           /* with the root prefix */
         int *fds;               /* -1 where the directory is missing or unreadable */
         size_t n;
+        int root_fd;            /* everything below a root is resolved inside it; AT_FDCWD without one */
 } Dirs;
 
 static void dirs_done(Dirs *d) {
@@ -158,11 +160,26 @@ static void dirs_done(Dirs *d) {
                         close(d->fds[i]);
         free(d->fds);
         strv_free(d->paths);
+        chase_root_close(d->root_fd);
 }
 
 static int dirs_open(Catalogue *c, Dirs *ret) {
         Dirs d = { .n = strv_length(c->dirs) };
         int r = 0;
+
+        d.root_fd = chase_root_open(c->root);
+        if (d.root_fd < 0 && d.root_fd != AT_FDCWD) {
+                r = d.root_fd;
+                d.root_fd = AT_FDCWD;
+                if (r == -ENOMEM)
+                        return r;
+                /* no root, no directories: an empty catalogue, that says why unless nothing is there yet */
+                r = r == -ENOENT ? 0 : strv_consume(&c->dir_problems, strdup_printf("%s: %s", c->root,
+                                                                                    strerror(-r)));
+                if (r < 0)
+                        return r;
+                d.n = 0;
+        }
 
         d.paths = calloc(d.n + 1, sizeof(char *));
         d.fds = malloc(sizeof(int) * (d.n + 1));
@@ -179,11 +196,14 @@ static int dirs_open(Catalogue *c, Dirs *ret) {
                         r = -ENOMEM;
                         break;
                 }
-                d.fds[i] = open(d.paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (d.fds[i] < 0 && errno == ENOMEM)
+                d.fds[i] = chase_open(d.root_fd, d.root_fd == AT_FDCWD ? d.paths[i] : c->dirs[i],
+                                      O_RDONLY | O_DIRECTORY);
+                if (d.fds[i] == -ENOMEM)
                         r = -ENOMEM;
-                else if (d.fds[i] < 0 && errno != ENOENT)     /* missing is fine: nothing there (yet) */
-                        r = strv_consume(&c->dir_problems, strdup_printf("%s: %s", d.paths[i], strerror(errno)));
+                else if (d.fds[i] < 0 && d.fds[i] != -ENOENT) /* missing is fine: nothing there (yet) */
+                        r = strv_consume(&c->dir_problems, strdup_printf("%s: %s", d.paths[i], strerror(-d.fds[i])));
+                if (d.fds[i] < 0)
+                        d.fds[i] = -1;
         }
         if (r < 0) {
                 dirs_done(&d);
@@ -313,48 +333,84 @@ static int unreadable(Entry *e, const char *fmt, ...) {
         return descriptor_new_unreadable(msg, &e->descriptor);
 }
 
-/* Loads the file called name below dirfd (or an absolute name with AT_FDCWD) into e. */
+/* Where a file is looked up: name below dirfd on the host, or (with a root) the path inner resolved inside
+ * root_fd, so that its symlinks, absolute ones included, stay inside the root. */
+typedef struct Place {
+        int dirfd;
+        const char *name;
+        int root_fd;
+        const char *inner;      /* NULL: no root */
+} Place;
+
+static int place_readlink(const Place *p, char *buf, size_t size) {
+        ssize_t n;
+
+        if (p->inner)
+                return chase_readlink(p->root_fd, p->inner, buf, size);
+        n = readlinkat(p->dirfd, p->name, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return (int) n;
+}
+
+static int place_open(const Place *p, int flags) {
+        int fd;
+
+        if (p->inner)
+                return chase_open(p->root_fd, p->inner, flags);
+        fd = openat(p->dirfd, p->name, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 /* Opens the inode behind an O_PATH fd for reading: that inode, whatever its path names by now. */
-static int fd_reopen_read(int path_fd, int dirfd, const char *name) {
+static int fd_reopen_read(int path_fd, const Place *place) {
         char proc[64];
         int fd;
 
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
         fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd >= 0 || errno != ENOENT || access("/proc/self/fd", F_OK) >= 0)
+        if (fd >= 0)
                 return fd;
+        if (errno != ENOENT || access("/proc/self/fd", F_OK) >= 0)
+                return -errno;
         /* no /proc: by the path, and the caller checks what it got */
-        return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        return place_open(place, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 }
 
-static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue *previous) {
+/* Loads the file at place into e. */
+static int entry_load_at(Entry *e, const Place *place, const Catalogue *previous) {
         _cleanup_(closep) int fd = -1, path_fd = -1;
         _cleanup_(freep) char *data = NULL;
+        char target[PATH_MAX];
         struct stat st;
         size_t size = 0;
         int r;
 
+        /* inside a root, a link to /dev/null is a mask even where the root has no /dev */
+        if (place->inner && place_readlink(place, target, sizeof(target)) >= 0 && streq(target, "/dev/null")) {
+                e->state = ENTRY_MASKED;
+                return 0;
+        }
         /* a handle that opens nothing (O_PATH) looked at first: a device or FIFO is never opened at all, not
          * even one swapped in after the look, since what is read is this very inode */
-        path_fd = openat(dirfd, name, O_PATH | O_CLOEXEC);
-        if (path_fd < 0 || fstat(path_fd, &st) < 0) {
-                char target[PATH_MAX];
-                ssize_t n;
+        path_fd = place_open(place, O_PATH);
+        r = path_fd < 0 ? path_fd : fstat(path_fd, &st) < 0 ? -errno : 0;
+        if (r < 0) {
+                int n;
 
-                if (errno == ENOMEM)
+                if (r == -ENOMEM)
                         return -ENOMEM;
-                if (errno == ENOENT && (n = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
+                if (r == -ENOENT && (n = place_readlink(place, target, sizeof(target))) >= 0) {
                         /* a link target is any bytes: it goes into a D-Bus string, so it is shown escaped */
-                        _cleanup_(freep) char *shown = NULL;
+                        _cleanup_(freep) char *shown = utf8_escape_text(target);
 
-                        target[n] = 0;
-                        shown = utf8_escape_text(target);
                         if (!shown)
                                 return -ENOMEM;
                         return unreadable(e, "dangling symlink to '%s'%s", shown,
                                           (size_t) n == sizeof(target) - 1 ? " (cut short)" : "");
                 }
-                return unreadable(e, "cannot access: %s", strerror(errno));
+                return unreadable(e, "cannot access: %s", strerror(-r));
         }
         if (stat_is_dev_null(&st) || (S_ISREG(st.st_mode) && st.st_size == 0)) {
                 e->state = ENTRY_MASKED;
@@ -375,9 +431,11 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
         }
 
         /* O_NONBLOCK: should it come to opening by the path, a FIFO swapped in must not hang us */
-        fd = fd_reopen_read(path_fd, dirfd, name);
+        fd = fd_reopen_read(path_fd, place);
+        if (fd == -ENOMEM)
+                return fd;
         if (fd < 0)
-                return errno == ENOMEM ? -ENOMEM : unreadable(e, "cannot open: %s", strerror(errno));
+                return unreadable(e, "cannot open: %s", strerror(-fd));
         if (fstat(fd, &st) < 0)
                 return unreadable(e, "cannot stat: %s", strerror(errno));
         if (!S_ISREG(st.st_mode))
@@ -405,7 +463,7 @@ static int entry_load_at(Entry *e, int dirfd, const char *name, const Catalogue 
 }
 
 int catalogue_entry_load(Entry *e, const Catalogue *previous) {
-        return entry_load_at(e, AT_FDCWD, e->path, previous);
+        return entry_load_at(e, &(Place) { .dirfd = AT_FDCWD, .name = e->path, .root_fd = AT_FDCWD }, previous);
 }
 
 /* A small open-addressing cache of referenced file checks: many descriptors share one image. */
@@ -413,6 +471,7 @@ typedef struct CheckCache {
         const char **keys;
         FileCheck *values;
         size_t size;
+        int root_fd;
 } CheckCache;
 
 static size_t hash_string(const char *s) {
@@ -422,10 +481,33 @@ static size_t hash_string(const char *s) {
         return h;
 }
 
+int catalogue_check_path(int root_fd, const char *path, FileCheck *ret) {
+        _cleanup_(closep) int fd = -1;
+        struct stat st;
+        int r;
+
+        *ret = (FileCheck) {};
+        r = chase_stat(root_fd, path, &st);
+        if (r < 0)
+                return r;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (root_fd == AT_FDCWD) {      /* on the host, what it always was: cheaper than opening */
+                if (access(path, R_OK) < 0)
+                        return -errno;
+                *ret = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino };
+                return 0;
+        }
+        /* opened for reading only once it is known to be a regular file: opening devices can have effects */
+        fd = chase_open(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fd;
+        *ret = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino };
+        return 0;
+}
+
 static int check_file(const Catalogue *c, CheckCache *cache, const char *path, FileCheck *ret) {
         size_t i = hash_string(path) & (cache->size - 1);
-        _cleanup_(freep) char *full = NULL;
-        struct stat st;
         FileCheck f = {};
 
         for (; cache->keys[i]; i = (i + 1) & (cache->size - 1))
@@ -435,16 +517,19 @@ static int check_file(const Catalogue *c, CheckCache *cache, const char *path, F
                         return 0;
                 }
 
-        full = path_prefix_root(c->root, path);
-        if (!full)
+        if (catalogue_check_path(cache->root_fd, path, &f) == -ENOMEM)
                 return -ENOMEM;
-        if (stat(full, &st) >= 0 && S_ISREG(st.st_mode) && access(full, R_OK) >= 0) {
+        if (f.ok) {
                 /* readable means its facts could be read: a file that cannot be hashed is not ok */
-                int r = image_cache_get(c->images, full, &st, &f.facts);
+                struct stat st;
+                int r = chase_stat(cache->root_fd, path, &st);
+
+                if (r >= 0)
+                        r = image_cache_get(c->images, cache->root_fd, path, &st, &f.facts);
                 if (r == -ENOMEM)
                         return r;
-                if (r >= 0)
-                        f = (FileCheck) { .ok = true, .dev = st.st_dev, .ino = st.st_ino, .facts = f.facts };
+                if (r < 0)
+                        f = (FileCheck) {};
         }
 
         cache->keys[i] = path;
@@ -456,9 +541,11 @@ static int check_file(const Catalogue *c, CheckCache *cache, const char *path, F
 
 static int catalogue_check_files(Catalogue *c) {
         uint64_t hashed = image_cache_n_hashed(c->images);
-        CheckCache cache = {};
+        CheckCache cache = { .root_fd = chase_root_open(c->root) };
         int r = 0;
 
+        if (cache.root_fd == -ENOMEM)
+                return -ENOMEM;
         /* facts that only the cache still holds belong to files no live catalogue names */
         image_cache_prune(c->images);
 
@@ -498,6 +585,7 @@ finish:
                 image_facts_unref(cache.values[i].facts);
         free(cache.keys);
         free(cache.values);
+        chase_root_close(cache.root_fd);
         return r;
 }
 
@@ -602,7 +690,14 @@ static int catalogue_add_group(Catalogue *c, const Dirs *dirs, const Candidate *
                 if (r < 0)
                         return r;
         }
-        r = entry_load_at(e, dirs->fds[group[0].dir_index], group[0].name, previous);
+        _cleanup_(freep) char *inner = NULL;
+        if (dirs->root_fd != AT_FDCWD) {
+                inner = path_join(c->dirs[group[0].dir_index], group[0].name);
+                if (!inner)
+                        return -ENOMEM;
+        }
+        r = entry_load_at(e, &(Place) { .dirfd = dirs->fds[group[0].dir_index], .name = group[0].name,
+                                        .root_fd = dirs->root_fd, .inner = inner }, previous);
         if (r < 0)
                 return r;
         if (group[0].type == DT_UNKNOWN) {

@@ -44,6 +44,11 @@ typedef struct Entry {
         bool symlink;           /* the file in the directory is a symlink (its target is watched too) */
 } Entry;
 
+/* Checks a referenced file: path resolved inside root_fd (see chase.h; AT_FDCWD for the host), a regular file
+ * after symlinks, readable. Returns 0 with ret filled in, or a negative errno (-EBADFD: not a regular file)
+ * with ret not ok. */
+int catalogue_check_path(int root_fd, const char *path, FileCheck *ret);
+
 static inline bool entry_files_ok(const Entry *e) {
         return e->image.ok && e->vars.ok;
 }

@@ -579,6 +579,13 @@ int descriptor_parse(const char *data, size_t size, Descriptor **ret) {
                 return -ENOMEM;
         w = (Walker) { .d = d };
 
+        /* editors on some systems write one; JSON texts have none, but RFC 8259 lets a reader skip it */
+        if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+                problem_add(&w, PROBLEM_WARNING, "", "starts with a UTF-8 byte-order mark, ignored (other readers "
+                            "of descriptors may refuse it)");
+                data += 3;
+                size -= 3;
+        }
         if (size > DESCRIPTOR_SIZE_MAX)
                 problem_add(&w, PROBLEM_ERROR, "", "larger than %u bytes (%zu bytes)", DESCRIPTOR_SIZE_MAX, size);
         else if ((nul = memchr(data, 0, size)))

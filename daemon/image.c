@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
+#include "chase.h"
 #include "image.h"
 
 FileId file_id_from_stat(const struct stat *st) {
@@ -231,7 +232,7 @@ static int cache_put(ImageCache *c, ImageFacts *f) {
         return 0;
 }
 
-int image_cache_get(ImageCache *c, const char *path, const struct stat *st, ImageFacts **ret) {
+int image_cache_get(ImageCache *c, int root_fd, const char *path, const struct stat *st, ImageFacts **ret) {
         _cleanup_(image_facts_unrefp) ImageFacts *f = NULL;
         _cleanup_(closep) int fd = -1;
         FileId id = file_id_from_stat(st);
@@ -247,9 +248,9 @@ int image_cache_get(ImageCache *c, const char *path, const struct stat *st, Imag
         }
 
         /* O_NONBLOCK: a file swapped for a FIFO since the stat must not hang the build */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = chase_open(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return -errno;
+                return fd;
         if (fstat(fd, &now) < 0)
                 return -errno;
         if (!S_ISREG(now.st_mode))

@@ -62,10 +62,10 @@ static inline void image_cache_unrefp(ImageCache **c) {
         image_cache_unref(*c);
 }
 
-/* The facts of the file at path, whose stat() is st: the cached ones when its identity is unchanged,
- * freshly computed otherwise. Returns 0 with a new reference, a negative errno when it cannot be opened
+/* The facts of the file at path (resolved inside root_fd, AT_FDCWD for the host), whose stat() is st: the
+ * cached ones when its identity is unchanged, freshly computed otherwise. Returns 0 with a new reference, a negative errno when it cannot be opened
  * or read (-EACCES, -ENOENT, ...), or -ENOMEM. */
-int image_cache_get(ImageCache *c, const char *path, const struct stat *st, ImageFacts **ret);
+int image_cache_get(ImageCache *c, int root_fd, const char *path, const struct stat *st, ImageFacts **ret);
 
 /* Drops what no catalogue refers to any more. Call before a build: facts held only by the cache belong to
  * files that no live catalogue names. */

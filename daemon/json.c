@@ -371,3 +371,149 @@ int json_parse(const char *data, size_t size, const JsonLimits *limits, JsonValu
         *ret = b.root;
         return 0;
 }
+
+/* ---- where a member is ------------------------------------------------------------------------------------ */
+
+typedef struct Locator {
+        yajl_handle handle;
+        const char *data;
+        const char *want;
+        StrBuf path;
+        struct {
+                bool array;
+                size_t index, base;
+        } stack[JSON_DEPTH_HARD_MAX];
+        unsigned depth;
+        size_t found;           /* offset + 1, 0 while not found */
+} Locator;
+
+/* The start of the token that ends just before offset: a string's opening quote, a bracket, a literal. */
+static size_t token_start(const char *data, size_t offset) {
+        size_t p = offset;
+
+        while (p > 0 && strchr(" \t\r\n,:]}", data[p - 1]))
+                p--;
+        if (p == 0)
+                return 0;
+        if (data[p - 1] == '"') {
+                for (p -= 1; p > 0; p--) {
+                        size_t slashes = 0;
+                        if (data[p - 1] != '"')
+                                continue;
+                        while (p - 1 > slashes && data[p - 2 - slashes] == '\\')
+                                slashes++;
+                        if (slashes % 2 == 0)
+                                return p - 1;
+                }
+                return 0;
+        }
+        if (data[p - 1] == '{' || data[p - 1] == '[')
+                return p - 1;
+        while (p > 0 && !strchr(" \t\r\n,:[{", data[p - 1]))
+                p--;
+        return p;
+}
+
+static int locate_check(Locator *l) {
+        if (!l->path.buf || !streq(l->path.buf, l->want))
+                return 1;
+        l->found = token_start(l->data, yajl_get_bytes_consumed(l->handle)) + 1;
+        return 0;       /* found: stop parsing */
+}
+
+static void locate_truncate(Locator *l, size_t n) {
+        if (l->path.buf && l->path.len > n) {
+                l->path.len = n;
+                l->path.buf[n] = 0;
+        }
+}
+
+/* A value starts: in an array it is the next item. */
+static int locate_value(Locator *l) {
+        if (l->depth == 0 || !l->stack[l->depth - 1].array)
+                return 1;
+        locate_truncate(l, l->stack[l->depth - 1].base);
+        strbuf_printf(&l->path, "[%zu]", l->stack[l->depth - 1].index++);
+        return locate_check(l);
+}
+
+static int locate_scalar(void *ctx) {
+        return locate_value(ctx);
+}
+static int locate_boolean(void *ctx, int b) {
+        return locate_value(ctx);
+}
+static int locate_number(void *ctx, const char *s, size_t n) {
+        return locate_value(ctx);
+}
+static int locate_string(void *ctx, const unsigned char *s, size_t n) {
+        return locate_value(ctx);
+}
+
+static int locate_key(void *ctx, const unsigned char *s, size_t n) {
+        Locator *l = ctx;
+        size_t base = l->stack[l->depth - 1].base;
+
+        locate_truncate(l, base);
+        if (base > 0)
+                strbuf_puts(&l->path, ".");
+        strbuf_append(&l->path, (const char *) s, n);
+        return locate_check(l);
+}
+
+static int locate_start(Locator *l, bool array) {
+        if (locate_value(l) == 0)
+                return 0;
+        if (l->depth >= JSON_DEPTH_HARD_MAX)
+                return 0;
+        l->stack[l->depth++] = (typeof(l->stack[0])) { .array = array, .base = l->path.buf ? l->path.len : 0 };
+        return 1;
+}
+
+static int locate_start_map(void *ctx) {
+        return locate_start(ctx, false);
+}
+static int locate_start_array(void *ctx) {
+        return locate_start(ctx, true);
+}
+static int locate_end(void *ctx) {
+        Locator *l = ctx;
+        l->depth--;
+        return 1;
+}
+
+int json_locate(const char *data, size_t size, const char *path, unsigned *ret_line, unsigned *ret_column) {
+        static const yajl_callbacks locate_callbacks = {
+                .yajl_null = locate_scalar,
+                .yajl_boolean = locate_boolean,
+                .yajl_number = locate_number,
+                .yajl_string = locate_string,
+                .yajl_start_map = locate_start_map,
+                .yajl_map_key = locate_key,
+                .yajl_end_map = locate_end,
+                .yajl_start_array = locate_start_array,
+                .yajl_end_array = locate_end,
+        };
+        Locator l = { .data = data, .want = path };
+        unsigned line = 1, column = 1;
+
+        if (isempty(path))
+                return -ENOENT;
+        l.handle = yajl_alloc(&locate_callbacks, NULL, &l);
+        if (!l.handle)
+                return -ENOMEM;
+        strbuf_puts(&l.path, "");
+        (void) yajl_parse(l.handle, (const unsigned char *) data, size);
+        yajl_free(l.handle);
+        strbuf_done(&l.path);
+        if (l.found == 0 || l.found - 1 > size)
+                return -ENOENT;
+        for (size_t i = 0; i < l.found - 1; i++)
+                if (data[i] == '\n')
+                        line++, column = 1;
+                else
+                        column++;
+        *ret_line = line;
+        *ret_column = column;
+        return 0;
+}

@@ -59,3 +59,9 @@ static inline void json_value_freep(JsonValue **v) {
 
 /* Returns the member called key, or NULL. */
 const JsonValue *json_object_get(const JsonValue *v, const char *key) _pure_;
+
+/* Where the member at path ("mapping.executable.format", "targets[1].machines[0]", as descriptor problems name
+ * them) starts in data: its key for an object member, its value for an array item. Lines and columns count
+ * from 1 (columns in bytes). Returns 0, -ENOENT when there is no such member before the text ends or breaks,
+ * or -ENOMEM. */
+int json_locate(const char *data, size_t size, const char *path, unsigned *ret_line, unsigned *ret_column);

@@ -17,6 +17,8 @@ static char *arg_root = NULL;
 static char *arg_search_path = NULL;
 static char **arg_extra_dirs = NULL;
 static uint64_t arg_debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
+static char *arg_qemu_dirs = NULL;
+static uint64_t arg_qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -29,6 +31,9 @@ static void help(void) {
                "     --search-path=DIRS   Colon-separated directories, most general first\n"
                "     --extra-dir=DIR      Add a most general directory (repeatable)\n"
                "     --debounce=MSEC      Collect file changes this long before rebuilding (default 50)\n"
+               "     --qemu-dirs=DIRS     Where to find the QEMU binaries asked for machine aliases\n"
+               "                          (default " QEMU_DIRS_DEFAULT ", none with --root)\n"
+               "     --qemu-timeout=MSEC  How long QEMU may take to answer (default 5000)\n"
                "     --log-level=LEVEL    debug, info, notice, warning, err\n",
                program_invocation_short_name);
 }
@@ -36,7 +41,7 @@ static void help(void) {
 static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL,
-                ARG_DEBOUNCE,
+                ARG_DEBOUNCE, ARG_QEMU_DIRS, ARG_QEMU_TIMEOUT,
         };
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
@@ -48,6 +53,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "extra-dir",   required_argument, NULL, ARG_EXTRA_DIR   },
                 { "log-level",   required_argument, NULL, ARG_LOG_LEVEL   },
                 { "debounce",    required_argument, NULL, ARG_DEBOUNCE    },
+                { "qemu-dirs",   required_argument, NULL, ARG_QEMU_DIRS   },
+                { "qemu-timeout", required_argument, NULL, ARG_QEMU_TIMEOUT },
                 {}
         };
         int c;
@@ -92,13 +99,39 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_debounce_usec = (uint64_t) ms * 1000;
                         break;
                 }
-                case ARG_LOG_LEVEL:
-                        log_max_level = log_level_from_string(optarg);
-                        if (log_max_level < 0)
-                                return log_error_errno(EINVAL, "Unknown log level '%s'.", optarg);
+                case ARG_QEMU_DIRS:
+                        free(arg_qemu_dirs);
+                        arg_qemu_dirs = strdup(optarg);
+                        if (!arg_qemu_dirs)
+                                return log_oom();
                         break;
-                default:
+                case ARG_QEMU_TIMEOUT: {
+                        char *end;
+                        unsigned long ms;
+
+                        errno = 0;
+                        ms = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || ms == 0 || ms > 60000)
+                                return log_error_errno(EINVAL, "Invalid --qemu-timeout '%s': milliseconds, 1 to "
+                                                       "60000.", optarg);
+                        arg_qemu_timeout_usec = (uint64_t) ms * 1000;
+                        break;
+                }
+                case ARG_LOG_LEVEL: {
+                        int level = log_level_from_string(optarg);
+
+                        /* the level in force until now decides whether this is printed: never the bad one */
+                        if (level < 0)
+                                return log_error_errno(EINVAL, "Unknown log level '%s' (expected emerg, alert, "
+                                                       "crit, err, warning, notice, info, debug or 0 to 7).",
+                                                       optarg);
+                        log_max_level = level;
+                        break;
+                }
+                case '?':       /* getopt said what was wrong */
                         return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option.");
                 }
 
         if (optind < argc)
@@ -109,6 +142,7 @@ static int parse_argv(int argc, char *argv[]) {
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
+        log_info("Received SIGHUP from pid %" PRIu32 ", rescanning.", si->ssi_pid);
         (void) manager_rescan(m, "SIGHUP");
         return 0;
 }
@@ -150,6 +184,13 @@ static int run(int argc, char *argv[]) {
         const char *failing = getenv("FWREGISTRYD_TEST_FAILING_REBUILDS");
         if (failing)
                 m->test_failing_rebuilds = (unsigned) strtoul(failing, NULL, 10);
+        m->qemu_timeout_usec = arg_qemu_timeout_usec;
+        /* a root's binaries are never run: without --qemu-dirs, the built-in aliases serve it */
+        r = qemu_dirs_parse(arg_qemu_dirs ?: m->root ? "" : QEMU_DIRS_DEFAULT, &m->qemu_dirs);
+        if (r == -EINVAL)
+                return log_error_errno(r, "QEMU directories must be absolute paths.");
+        if (r < 0)
+                return log_oom();
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
@@ -189,6 +230,7 @@ int main(int argc, char *argv[]) {
 
         free(arg_root);
         free(arg_search_path);
+        free(arg_qemu_dirs);
         strv_free(arg_extra_dirs);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -6,11 +6,13 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "chase.h"
 #include "log.h"
 #include "manager.h"
 
 static void on_watch_events(Watch *w, void *userdata);
 static int classify_event(Manager *m, const WatchEvent *e);
+static char *root_link_target(const char *root, const char *path);
 static void arm_debounce(Manager *m);
 
 int manager_new(bool user, const char *root, char * const *search_path, Manager **ret) {
@@ -22,6 +24,7 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
                 return -ENOMEM;
         m->user = user;
         m->debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
+        m->qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
         m->search_path = strv_copy(search_path);
         if (!m->search_path)
                 return -ENOMEM;
@@ -33,6 +36,11 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        sd_id128_t id;
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+        sd_id128_to_string(id, m->instance_id);
         STRV_FOREACH(d, m->search_path)
                 if (strv_consume(&m->search_dirs, path_prefix_root(m->root, *d)) < 0)
                         return -ENOMEM;
@@ -47,6 +55,8 @@ Manager *manager_free(Manager *m) {
         if (m->bus)
                 bus_polkit_cancel_all(m);
         watch_free(m->watch);
+        machines_free(m->machines);
+        strv_free(m->qemu_dirs);
         sd_event_source_disable_unref(m->debounce);
         strv_free(m->search_dirs);
         strv_free(m->watched);
@@ -164,10 +174,20 @@ static int collect_image_dirs(Manager *m, char ***ret) {
                 files[0] = descriptor_image(e->descriptor);
                 files[1] = descriptor_vars_template(e->descriptor);
                 for (int k = 0; k < 2; k++) {
+                        char *dir;
+
                         if (!files[k] || (last && streq(last, files[k])))
                                 continue;
                         last = files[k];
-                        if (strv_add_sorted_unique(&dirs, dirname_of(m->root, files[k])) < 0)
+                        dir = dirname_of(m->root, files[k]);
+                        if (dir && m->root) {   /* where the root's links lead, not where the host's would */
+                                char *real = root_link_target(m->root, dir);
+                                if (real) {
+                                        free(dir);
+                                        dir = real;
+                                }
+                        }
+                        if (strv_add_sorted_unique(&dirs, dir) < 0)
                                 return -ENOMEM;
                 }
         }
@@ -176,11 +196,34 @@ static int collect_image_dirs(Manager *m, char ***ret) {
         return 0;
 }
 
+/* With a root: where a link below it ends up when resolved inside it, as a host path (NULL when it leads
+ * nowhere). */
+static char *root_link_target(const char *root, const char *path) {
+        _cleanup_(freep) char *proc = NULL;
+        _cleanup_(closep) int fd = -1;
+        int root_fd = chase_root_open(root);
+        char buf[PATH_MAX];
+        ssize_t n;
+
+        if (root_fd < 0 || strncmp(path, root, strlen(root)) != 0) {
+                chase_root_close(root_fd);
+                return NULL;
+        }
+        fd = chase_open(root_fd, path + strlen(root), O_PATH);
+        chase_root_close(root_fd);
+        proc = fd >= 0 ? strdup_printf("/proc/self/fd/%d", fd) : NULL;
+        if (!proc || (n = readlink(proc, buf, sizeof(buf) - 1)) <= 0)
+                return NULL;
+        buf[n] = 0;
+        return strdup(buf);
+}
+
 /* Where a symlinked descriptor points: its target's real path, or for a dangling link the path it names (so
  * that its appearance is seen). NULL when the target is no regular file: a mask's /dev/null or a device is
  * not worth watching /dev for. */
-static char *link_target(const Entry *e) {
-        _cleanup_(freep) char *target = realpath(e->path, NULL), *dir = NULL;
+static char *link_target(const Manager *m, const Entry *e) {
+        _cleanup_(freep) char *target = m->root ? root_link_target(m->root, e->path) : realpath(e->path, NULL);
+        _cleanup_(freep) char *dir = NULL;
         char buf[PATH_MAX];
         struct stat st;
         ssize_t n;
@@ -192,7 +235,7 @@ static char *link_target(const Entry *e) {
                 return NULL;
         buf[n] = 0;
         if (buf[0] == '/')
-                return strdup(buf);
+                return path_prefix_root(m->root, buf);  /* a root's absolute links point into it */
         dir = dirname_of(NULL, e->path);
         return dir ? path_join(dir, buf) : NULL;
 }
@@ -204,7 +247,7 @@ static int collect_links(Manager *m, char ***ret_targets, char ***ret_entries) {
                 const Entry *e = &m->catalogue->entries[i];
                 char *target;
 
-                if (!e->symlink || !(target = link_target(e)))
+                if (!e->symlink || !(target = link_target(m, e)))
                         continue;
                 if (strv_consume(&targets, target) < 0 || strv_extend(&entries, e->name) < 0)
                         return -ENOMEM;
@@ -260,13 +303,51 @@ static int manager_update_watches(Manager *m, bool wait) {
         r = watch_set_directories(m->watch, wanted, wait);
         if (r < 0)
                 return log_oom();
-        log_debug("Watching %zu directories.", strv_length(wanted));
+        log_debug("Watching %zu %s.", strv_length(wanted), plural(strv_length(wanted), "directory", "directories"));
         strv_free(m->watched);
         m->watched = TAKE_PTR(wanted);
         return 1;
 }
 
 /* ---- rebuilding ---------------------------------------------------------------------------------------- */
+
+/* "+10-new.json, -60-old.json, ~50-changed.json", the first few of them and how many more: enough to tell
+ * what happened without flooding the log on an upgrade. NULL when nothing changed or on ENOMEM. */
+static char *change_names(char **added, char **removed, char **modified) {
+        char **lists[] = { added, removed, modified };
+        const char marks[] = "+-~";
+        size_t shown = 0, total = strv_length(added) + strv_length(removed) + strv_length(modified);
+        StrBuf b = {};
+
+        for (int k = 0; k < 3; k++)
+                STRV_FOREACH(n, lists[k])
+                        if (shown < 5)
+                                strbuf_printf(&b, "%s%c%s", shown++ > 0 ? ", " : "", marks[k], *n);
+        if (total > shown)
+                strbuf_printf(&b, " and %zu more", total - shown);
+        return total > 0 ? strbuf_steal(&b) : (strbuf_done(&b), NULL);
+}
+
+/* Says when a descriptor became masked or stopped being so: an administrator's act worth a line. */
+static void log_masks(const Catalogue *c, const Catalogue *previous) {
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const Entry *e = &c->entries[i], *old = previous ? catalogue_find(previous, e->name) : NULL;
+                bool was = old && old->state == ENTRY_MASKED, is = e->state == ENTRY_MASKED;
+
+                if (is && !was) {
+                        if (e->shadowed)
+                                log_info("'%s' masks '%s'.", e->path, e->shadowed[0]);
+                        else
+                                log_info("'%s' masks '%s', which does not exist.", e->path, e->name);
+                } else if (was && !is)
+                        log_info("'%s' is no longer masked.", e->name);
+        }
+        for (size_t i = 0; previous && i < previous->n_entries; i++) {
+                const Entry *old = &previous->entries[i];
+                if (old->state == ENTRY_MASKED && !catalogue_find(c, old->name))
+                        log_info("'%s' is no longer masked.", old->name);
+        }
+}
 
 /* Swaps in a new catalogue and announces what changed. Takes ownership of c. Returns 1 if anything changed. */
 static int manager_apply(Manager *m, Catalogue *c, const char *why) {
@@ -279,6 +360,7 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
                 return log_oom();
 
         log_catalogue_problems(new, m->catalogue);
+        log_masks(new, m->catalogue);
         catalogue_free(m->catalogue);
         m->catalogue = TAKE_PTR(new);
         m->n_rebuilds++;
@@ -290,8 +372,10 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         }
 
         m->generation++;
-        log_info("Firmware catalogue changed (%s): %zu added, %zu removed, %zu modified; generation %" PRIu64 ".",
-                 why, strv_length(added), strv_length(removed), strv_length(modified), m->generation);
+        _cleanup_(freep) char *names = change_names(added, removed, modified);
+        log_info("Firmware catalogue changed (%s): %zu added, %zu removed, %zu modified%s%s; generation %" PRIu64 ".",
+                 why, strv_length(added), strv_length(removed), strv_length(modified), names ? ": " : "",
+                 strempty(names), m->generation);
         r = bus_emit_changes(m, added, removed, modified);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the catalogue change: %m");
@@ -318,10 +402,19 @@ static void take_startup_events(Manager *m) {
         arm_debounce(m);
 }
 
+static void on_machines_changed(Machines *ms, void *userdata) {
+        (void) bus_emit_machines_changed(userdata);
+}
+
 int manager_load(Manager *m) {
         uint64_t start = now_nsec();
         Catalogue *c = NULL;
         int r;
+
+        r = machines_new(m->event, m->qemu_dirs ?: (char *[]) { NULL }, m->qemu_timeout_usec, on_machines_changed,
+                         m, &m->machines);
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask QEMU for machine types: %m");
 
         r = watch_new(m->event, on_watch_events, m, &m->watch);
         if (r < 0)
@@ -346,9 +439,11 @@ int manager_load(Manager *m) {
         take_startup_events(m);
 
         log_catalogue_problems(m->catalogue, NULL);
-        log_info("Loaded %zu firmware descriptors (%zu invalid, %zu masked) in %.1f ms, watching %zu directories.",
-                 m->catalogue->n_valid, m->catalogue->n_invalid, m->catalogue->n_masked,
-                 (double) (now_nsec() - start) / 1e6, strv_length(m->watched));
+        log_masks(m->catalogue, NULL);
+        log_info("Loaded %zu firmware %s (%zu invalid, %zu masked) in %.1f ms, watching %zu %s.",
+                 m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
+                 m->catalogue->n_invalid, m->catalogue->n_masked, (double) (now_nsec() - start) / 1e6,
+                 strv_length(m->watched), plural(strv_length(m->watched), "directory", "directories"));
         return 0;
 }
 
@@ -356,6 +451,7 @@ int manager_rescan(Manager *m, const char *why) {
         Catalogue *c = NULL;
         int r;
 
+        machines_refresh(m->machines);  /* a QEMU upgrade the watch missed is seen on request too */
         r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
         if (r < 0)
                 return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
@@ -524,7 +620,7 @@ static void on_watch_events(Watch *w, void *userdata) {
 }
 
 char *manager_status_text(const Manager *m) {
-        return strdup_printf("Serving %zu firmware descriptors (%zu invalid, %zu masked), generation %" PRIu64,
-                             m->catalogue->n_valid, m->catalogue->n_invalid, m->catalogue->n_masked,
-                             m->generation);
+        return strdup_printf("Serving %zu firmware %s (%zu invalid, %zu masked), generation %" PRIu64,
+                             m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
+                             m->catalogue->n_invalid, m->catalogue->n_masked, m->generation);
 }

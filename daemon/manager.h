@@ -6,8 +6,10 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
 
 #include "catalogue.h"
+#include "machines.h"
 #include "watch.h"
 
 typedef struct PolkitQuery PolkitQuery;
@@ -25,6 +27,7 @@ typedef struct Manager {
 
         Catalogue *catalogue;           /* never NULL once loaded */
         uint64_t generation;            /* +1 for each catalogue change that was announced */
+        char instance_id[SD_ID128_STRING_MAX];  /* new each start: generations count from 0 again */
 
         PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
         unsigned n_polkit_queries;
@@ -42,6 +45,10 @@ typedef struct Manager {
         bool pending_full;              /* something only a full rescan gets right */
         uint64_t n_rebuilds;            /* for tests and the STATUS line */
         unsigned test_failing_rebuilds; /* $FWREGISTRYD_TEST_FAILING_REBUILDS: the next N fail with ENOMEM */
+
+        char **qemu_dirs;               /* where QEMU binaries are asked for machine aliases; empty: none */
+        uint64_t qemu_timeout_usec;
+        Machines *machines;
 } Manager;
 
 /* Takes the configuration; the search path is copied. Returns 0 or -ENOMEM. */

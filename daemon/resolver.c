@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "chase.h"
 #include "config.h"
 #include "resolver.h"
 
@@ -25,6 +26,52 @@ const char *machine_alias_expand(const char *machine, Architecture a) {
                 if ((machine_aliases[i].architectures & ARCH_BIT(a)) && streq(machine_aliases[i].alias, machine))
                         return machine_aliases[i].versioned;
         return NULL;
+}
+
+const char *machine_alias_lookup(const QemuMachines *q, const char *machine, Architecture a) {
+        const QemuArch *qa = qemu_machines_arch(q, a);
+
+        if (!qa)
+                return machine_alias_expand(machine, a);
+        for (size_t i = 0; i < qa->n_aliases; i++)
+                if (streq(qa->aliases[i].alias, machine))
+                        return qa->aliases[i].machine;
+        return NULL;
+}
+
+int machine_aliases_foreach(const QemuMachines *q, Architecture a,
+                            int (*f)(const char *alias, const char *machine, const char *source, void *userdata),
+                            void *userdata) {
+        const QemuArch *qa = qemu_machines_arch(q, a);
+        int r = 0;
+
+        if (qa) {
+                _cleanup_(freep) char *source = qemu_arch_source(qa);
+
+                if (!source)
+                        return -ENOMEM;
+                for (size_t i = 0; i < qa->n_aliases && r >= 0; i++)
+                        r = f(qa->aliases[i].alias, qa->aliases[i].machine, source, userdata);
+                return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(machine_aliases) && r >= 0; i++)
+                if (machine_aliases[i].architectures & ARCH_BIT(a))
+                        r = f(machine_aliases[i].alias, machine_aliases[i].versioned, "built-in", userdata);
+        return r;
+}
+
+int request_check(const Request *r, char **ret_message) {
+        uint64_t enrolled = UINT64_C(1) << FEATURE_ENROLLED_KEYS, secure = UINT64_C(1) << FEATURE_SECURE_BOOT;
+
+        if ((r->features_required & enrolled) && (r->features_forbidden & secure)) {
+                char *msg = strdup("Contradictory request: feature 'enrolled-keys' is required but 'secure-boot' "
+                                   "is forbidden, and keys are only enrolled for secure boot");
+                if (!msg)
+                        return -ENOMEM;
+                *ret_message = msg;
+                return -EINVAL;
+        }
+        return 0;
 }
 
 const char *verdict_kind_to_string(VerdictKind k) {
@@ -70,6 +117,7 @@ char *request_to_string(const Request *r, RequestKind kind) {
         strbuf_puts(&b, r->has_architecture ? architecture_to_string(r->architecture) : "any architecture");
         if (r->machine)
                 strbuf_printf(&b, " machine '%s'", r->machine);
+
         if (r->has_interface || resolve)
                 strbuf_printf(&b, " %s", interface_type_to_string(r->has_interface ? r->interface : INTERFACE_UEFI));
         if (r->has_device)
@@ -110,18 +158,21 @@ typedef struct PathKey {
 
 typedef struct MatchContext {
         PathKey executable, nvram_template;
+        const char *expanded[_ARCH_MAX];        /* what the requested machine is an alias of, per architecture */
 } MatchContext;
 
 static RequestPath request_path_look_up(const Catalogue *c, const char *path) {
-        _cleanup_(freep) char *full = NULL;
+        RequestPath found = {};
         struct stat st;
+        int root_fd;
 
         if (!path)
-                return (RequestPath) {};
-        full = path_prefix_root(c->root, path);
-        if (full && stat(full, &st) >= 0)
-                return (RequestPath) { .exists = true, .dev = st.st_dev, .ino = st.st_ino };
-        return (RequestPath) {};
+                return found;
+        root_fd = chase_root_open(c->root);
+        if ((root_fd >= 0 || root_fd == AT_FDCWD) && chase_stat(root_fd, path, &st) >= 0)
+                found = (RequestPath) { .exists = true, .dev = st.st_dev, .ino = st.st_ino };
+        chase_root_close(root_fd);
+        return found;
 }
 
 void request_look_up_paths(Request *r, const Catalogue *c) {
@@ -143,6 +194,8 @@ static void match_context_init(const Catalogue *c, const Request *req, MatchCont
         }
         path_key_init(req->executable, &executable, &ret->executable);
         path_key_init(req->nvram_template, &vars, &ret->nvram_template);
+        for (int a = 0; a < _ARCH_MAX; a++)
+                ret->expanded[a] = req->machine ? machine_alias_lookup(req->machines, req->machine, a) : NULL;
 }
 
 static bool path_key_matches(const PathKey *k, const char *path, const FileCheck *f) {
@@ -169,13 +222,10 @@ static int reason(char ***reasons, const char *name, const char *detail) {
                         return _r;                      \
         } while (0)
 
-static bool machine_matches(const Descriptor *d, Architecture a, const char *machine) {
-        const char *versioned;
-
+static bool machine_matches(const Descriptor *d, Architecture a, const char *machine, const MatchContext *ctx) {
         if (descriptor_matches_target(d, a, machine))
                 return true;
-        versioned = machine ? machine_alias_expand(machine, a) : NULL;
-        return versioned && descriptor_matches_target(d, a, versioned);
+        return ctx->expanded[a] && descriptor_matches_target(d, a, ctx->expanded[a]);
 }
 
 /* The fit rule of DESIGN section 9: only a split-flash template the caller's varstore fits. */
@@ -248,12 +298,12 @@ static int match_entry(const Entry *e, const Request *req, RequestKind kind, con
         /* a machine is only judged among targets of the right architecture: no double reason */
         if (req->has_architecture && req->machine) {
                 if ((d->architecture_mask & ARCH_BIT(req->architecture)) &&
-                    !machine_matches(d, req->architecture, req->machine))
+                    !machine_matches(d, req->architecture, req->machine, ctx))
                         REJECT("machine", NULL);
         } else if (req->machine) {
                 bool any = false;
                 for (int a = 0; a < _ARCH_MAX && !any; a++)
-                        any = machine_matches(d, a, req->machine);
+                        any = machine_matches(d, a, req->machine, ctx);
                 if (!any)
                         REJECT("machine", NULL);
         }
@@ -326,9 +376,25 @@ static int explanation_add(Explanation *x, const Entry *e, VerdictKind kind, cha
         return 0;
 }
 
+/* When the request names an alias, every verdict that judged a machine says what the alias stood for: a
+ * note, never a cause of rejection. */
+#define ALIAS_NOTE "machine-alias:"
+
+static bool reason_is_note(const char *reason) {
+        return strncmp(reason, ALIAS_NOTE, strlen(ALIAS_NOTE)) == 0;
+}
+
+static int add_alias_note(const Entry *e, const Request *req, const MatchContext *ctx, char ***reasons) {
+        const char *versioned = req->machine ? ctx->expanded[req->architecture] : NULL;
+
+        if (!versioned || !(e->descriptor->architecture_mask & ARCH_BIT(req->architecture)))
+                return 0;
+        return strv_consume(reasons, strdup_printf(ALIAS_NOTE "%s=%s", req->machine, versioned));
+}
+
 static int entry_verdict(const Entry *e, const Request *req, const MatchContext *ctx, Explanation *x) {
         _cleanup_(strv_freep) char **reasons = NULL;
-        int r;
+        int r, k;
 
         switch (e->state) {
         case ENTRY_MASKED:
@@ -358,6 +424,9 @@ static int entry_verdict(const Entry *e, const Request *req, const MatchContext 
                 r = match_entry(e, req, REQUEST_RESOLVE, ctx, &reasons);
                 if (r < 0)
                         return r;
+                k = add_alias_note(e, req, ctx, &reasons);
+                if (k < 0)
+                        return k;
                 if (r == 0)
                         return explanation_add(x, e, VERDICT_REJECTED, TAKE_PTR(reasons));
                 r = explanation_add(x, e, x->selected ? VERDICT_ELIGIBLE : VERDICT_SELECTED, TAKE_PTR(reasons));
@@ -420,11 +489,24 @@ static int tally_compare(const void *a, const void *b) {
         return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->reason, y->reason);
 }
 
-/* The rejected candidate that came closest: right architecture and not excluded by the caller first, then
- * fewest reasons, then rank. */
-static const Verdict *closest_candidate(const Explanation *x, size_t *ret_rejected) {
+/* Whether a verdict is about a candidate of the requested architecture: the others are only counted. */
+static bool verdict_other_architecture(const Verdict *v) {
+        return v->kind == VERDICT_REJECTED && strv_contains(v->reasons, "architecture");
+}
+
+static size_t verdict_n_causes(const Verdict *v) {
+        size_t n = 0;
+
+        STRV_FOREACH(s, v->reasons)
+                n += !reason_is_note(*s);
+        return n;
+}
+
+/* The rejected candidate of the requested architecture that came closest: not excluded by the caller
+ * first, then fewest reasons, then rank. NULL when there is none. */
+static const Verdict *closest_candidate(const Explanation *x, size_t *ret_rejected, size_t *ret_other) {
         const Verdict *best = NULL;
-        size_t best_score = SIZE_MAX, n = 0;
+        size_t best_score = SIZE_MAX, n = 0, other = 0;
 
         for (size_t i = 0; i < x->n_verdicts; i++) {
                 const Verdict *v = &x->verdicts[i];
@@ -432,15 +514,19 @@ static const Verdict *closest_candidate(const Explanation *x, size_t *ret_reject
 
                 if (v->kind != VERDICT_REJECTED)
                         continue;
+                if (verdict_other_architecture(v)) {
+                        other++;
+                        continue;
+                }
                 n++;
-                score = strv_length(v->reasons) + (strv_contains(v->reasons, "architecture") ? 1000 : 0) +
-                        (strv_contains(v->reasons, "excluded") ? 100 : 0);
+                score = verdict_n_causes(v) + (strv_contains(v->reasons, "excluded") ? 100 : 0);
                 if (score < best_score) {
                         best = v;
                         best_score = score;
                 }
         }
         *ret_rejected = n;
+        *ret_other = other;
         return best;
 }
 
@@ -498,7 +584,7 @@ static void summarize_layouts(StrBuf *b, const Explanation *x) {
 char *explanation_summary(const Explanation *x, const Request *req) {
         _cleanup_(freep) char *what = request_to_string(req, REQUEST_RESOLVE);
         _cleanup_(freep) Tally *tallies = NULL;
-        size_t n_tallies = 0, n_rejected, counts[_VERDICT_MAX] = {};
+        size_t n_tallies = 0, n_rejected, n_other, counts[_VERDICT_MAX] = {};
         const Verdict *closest;
         StrBuf b = {};
 
@@ -512,10 +598,12 @@ char *explanation_summary(const Explanation *x, const Request *req) {
                 const Verdict *v = &x->verdicts[i];
 
                 counts[v->kind]++;
-                if (v->kind != VERDICT_REJECTED)
+                if (v->kind != VERDICT_REJECTED || verdict_other_architecture(v))
                         continue;
                 STRV_FOREACH(s, v->reasons) {
                         size_t j = 0;
+                        if (reason_is_note(*s))
+                                continue;
                         while (j < n_tallies && !streq(tallies[j].reason, *s))
                                 j++;
                         if (j == n_tallies) {
@@ -529,7 +617,7 @@ char *explanation_summary(const Explanation *x, const Request *req) {
         qsort(tallies, n_tallies, sizeof(Tally), tally_compare);
 
         strbuf_printf(&b, "No firmware matches %s", what);
-        closest = closest_candidate(x, &n_rejected);
+        closest = closest_candidate(x, &n_rejected, &n_other);
         if (x->n_verdicts == 0) {
                 strbuf_puts(&b, ": the catalogue is empty");
                 return strbuf_steal(&b);
@@ -541,11 +629,24 @@ char *explanation_summary(const Explanation *x, const Request *req) {
                 strbuf_puts(&b, n_tallies > 8 ? ", ...)" : ")");
         strbuf_printf(&b, ", %zu invalid, %zu masked, %zu shadowed", counts[VERDICT_INVALID],
                       counts[VERDICT_MASKED], counts[VERDICT_SHADOWED]);
+        if (n_other > 0)
+                strbuf_printf(&b, ", %zu for other architectures", n_other);
         if (closest) {
+                bool first = true;
+
                 strbuf_printf(&b, "; closest: %s (", closest->entry->name);
                 STRV_FOREACH(s, closest->reasons)
-                        strbuf_printf(&b, "%s%s", s == closest->reasons ? "" : ", ", *s);
+                        if (!reason_is_note(*s)) {
+                                strbuf_printf(&b, "%s%s", first ? "" : ", ", *s);
+                                first = false;
+                        }
                 strbuf_puts(&b, ")");
+        } else if (req->has_architecture && n_rejected == 0)
+                strbuf_printf(&b, "; no descriptor is for %s", architecture_to_string(req->architecture));
+        if (req->machine && req->has_architecture) {
+                const char *versioned = machine_alias_lookup(req->machines, req->machine, req->architecture);
+                if (versioned)
+                        strbuf_printf(&b, "; machine '%s' is an alias of '%s'", req->machine, versioned);
         }
         if (req->has_nvram)
                 summarize_layouts(&b, x);

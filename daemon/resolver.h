@@ -5,6 +5,7 @@
  * machine-readable reasons. Pure: no I/O beyond one stat of a requested path, no D-Bus. */
 
 #include "catalogue.h"
+#include "qemu.h"
 
 typedef enum RequestKind {
         REQUEST_RESOLVE,        /* defaults apply: uefi, flash or memory, files checked */
@@ -47,6 +48,9 @@ typedef struct Request {
 
         /* List only */
         bool include_invalid, include_masked, include_shadowed;
+
+        /* not a request key: where aliases come from (borrowed; NULL: the built-in table only) */
+        const QemuMachines *machines;
 } Request;
 
 void request_done(Request *r);
@@ -65,6 +69,21 @@ char *request_to_string(const Request *r, RequestKind kind);
 /* The versioned machine type an alias stands for on this architecture ("q35" on x86_64 → "pc-q35-11.0"),
  * or NULL when the name is not an alias there. */
 const char *machine_alias_expand(const char *machine, Architecture a) _pure_;
+
+/* The versioned type an alias stands for on this architecture as the installed QEMU says, when it was asked
+ * and answered; the built-in table otherwise. NULL when the name is not an alias there. */
+const char *machine_alias_lookup(const QemuMachines *q, const char *machine, Architecture a);
+
+/* Every alias in use for an architecture: the installed QEMU's when it answered (source "QEMU 7.2.22
+ * (/usr/bin/qemu-system-x86_64)"), else the built-in ones (source "built-in"). Calls f for each; stops at
+ * and returns its first negative result, else 0. */
+int machine_aliases_foreach(const QemuMachines *q, Architecture a,
+                            int (*f)(const char *alias, const char *machine, const char *source, void *userdata),
+                            void *userdata);
+
+/* Refuses a request that contradicts itself: enrolled keys without secure boot. Returns 0, or -EINVAL with
+ * a message naming both keys. */
+int request_check(const Request *r, char **ret_message);
 
 /* Whether the entry satisfies the request. When reasons is not NULL, every unmet condition is appended as a
  * reason string ("feature-missing:secure-boot"); otherwise it stops at the first. Returns 1 for a match, 0

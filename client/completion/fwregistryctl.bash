@@ -42,9 +42,9 @@ _fwregistryctl() {
         local verbs='status list describe resolve explain monitor reload validate nvram'
         local flags='--help --version --offline --system --user --no-legend --no-pager --no-ask-password --json
                 --secure-boot --no-secure-boot --enrolled-keys --no-enrolled-keys --smm --no-smm --no-check-files
-                --include-invalid --include-masked --include-shadowed --wide'
+                --include-invalid --include-masked --include-shadowed --wide --check-files'
         local with_value='--root --search-path --extra-dir --arch --machine --interface --device --mode --format
-                --feature --no-feature --exclude --executable --nvram-template --nvram --output'
+                --feature --no-feature --exclude --executable --nvram-template --nvram --output --qemu-dirs'
         local i w verb='' nargs=0 option=''
 
         # "--arch=x": bash splits at "=" (COMP_WORDBREAKS)
@@ -74,7 +74,7 @@ _fwregistryctl() {
         if [[ -n $option ]]; then
                 case $option in
                         --root|--extra-dir) COMPREPLY=($(compgen -d -- "$cur")) ;;
-                        --search-path) COMPREPLY=($(compgen -d -- "${cur##*:}")) ;;
+                        --search-path|--qemu-dirs) COMPREPLY=($(compgen -d -- "${cur##*:}")) ;;
                         --executable|--nvram-template|--nvram) COMPREPLY=($(compgen -f -- "$cur")) ;;
                         --exclude) COMPREPLY=($(compgen -W "$(__fwregistryctl_names)" -- "$cur")) ;;
                         *) COMPREPLY=($(compgen -W "$(__fwregistryctl_values "$option")" -- "$cur")) ;;

@@ -227,10 +227,19 @@ class FirmwareList(list):
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """Why one descriptor was or was not chosen: ``selected``, ``eligible``, ``rejected``, ``masked``,
-    ``shadowed`` or ``invalid``, with machine-readable reasons (``machine``, ``feature-missing:secure-boot``)."""
+    ``shadowed`` or ``invalid``, with machine-readable reasons (``machine``, ``feature-missing:secure-boot``).
+    ``machine_alias`` is what a machine alias of the request stood for when this descriptor was judged
+    (``"pc-q35-7.2"`` for ``q35``; the daemon's ``machine-alias:`` note, which is never a reason), or None."""
     name: str
     verdict: str
     reasons: typing.Tuple[str, ...] = ()
+    machine_alias: typing.Optional[str] = None
+
+    @classmethod
+    def from_wire(cls, name, verdict, reasons):
+        notes = [r for r in reasons if r.startswith('machine-alias:')]
+        alias = notes[0].split('=', 1)[1] if notes and '=' in notes[0] else None
+        return cls(name, verdict, tuple(r for r in reasons if not r.startswith('machine-alias:')), alias)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -448,7 +457,7 @@ class Client:
         name = None
         if selected != '/':
             name = next((n for n, v, _ in verdicts if v == 'selected'), None)
-        return Explanation(name, tuple(Verdict(n, v, tuple(r)) for n, v, r in verdicts))
+        return Explanation(name, tuple(Verdict.from_wire(n, v, r) for n, v, r in verdicts))
 
     def describe(self, name):
         """One descriptor as parsed, plus its computed fields (``path``, ``rank``, ``valid``, ``problems``,

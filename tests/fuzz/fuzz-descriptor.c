@@ -3,7 +3,11 @@
 /* The descriptor parser (and the bounded JSON reader under it) on arbitrary bytes, then everything that
  * renders a parsed descriptor: problem strings and the Describe JSON. */
 
+#undef NDEBUG
+#include <assert.h>
+
 #include "fuzz.h"
+#include "json.h"
 #include "render.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -15,8 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (descriptor_parse((const char *) data, size, &d) < 0)
                 return 0;
 
-        for (size_t i = 0; i < d->n_problems; i++)
+        for (size_t i = 0; i < d->n_problems; i++) {
+                unsigned line, column;
+
                 free(problem_to_string(&d->problems[i]));
+                if (json_locate((const char *) data, size, d->problems[i].path, &line, &column) >= 0)
+                        assert(line >= 1 && column >= 1);
+        }
         (void) descriptor_image(d);
         (void) descriptor_vars_template(d);
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import dbus
 
-from fwtest import (BUS_NAME, ERROR_NO_MATCH, ERROR_NO_SUCH_FIRMWARE, FIRMWARE_IFACE, FIRMWARE_PREFIX,
+from fwtest import (BUS_NAME, ETC, USR, ERROR_NO_MATCH, ERROR_NO_SUCH_FIRMWARE, FIRMWARE_IFACE, FIRMWARE_PREFIX,
                     INVALID_ARGS, MANAGER_IFACE, MANAGER_PATH, SOURCE_DIR, DaemonTestCase, firmware_path,
                     wait_until)
 
@@ -149,7 +149,14 @@ class TestListDescribeExplain(DaemonTestCase):
         self.assertTrue(json.loads(self.manager.Describe('70-masked.json'))['masked'])
         self.assert_dbus_error(ERROR_NO_SUCH_FIRMWARE, self.manager.Describe, 'nope.json', contains="'nope.json'")
         self.assert_dbus_error(ERROR_NO_SUCH_FIRMWARE, self.manager.Describe, FIRMWARE_PREFIX + '/_31nope')
-        self.assert_dbus_error(INVALID_ARGS, self.manager.Describe, '/not//valid', contains='Invalid object path')
+        self.assert_dbus_error(INVALID_ARGS, self.manager.Describe, FIRMWARE_PREFIX + '/not//valid',
+                               contains='Invalid object path')
+        # a descriptor file, by the path List gives: only the file that won
+        self.assertEqual(json.loads(self.manager.Describe(os.path.join(self.root, ETC, '75-shadowed.json'))), d)
+        self.assert_dbus_error(ERROR_NO_SUCH_FIRMWARE, self.manager.Describe, os.path.join(self.root, USR, '75-shadowed.json'),
+                               contains='No firmware descriptor file')
+        self.assert_dbus_error(ERROR_NO_SUCH_FIRMWARE, self.manager.Describe, '/not//valid',
+                               contains="No firmware descriptor file '/not//valid' in the catalogue")
         self.assert_dbus_error(INVALID_ARGS, self.manager.Describe, '')
 
     def test_explain(self):

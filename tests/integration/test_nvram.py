@@ -299,7 +299,8 @@ class TestDebian(DaemonTestCase):
         self.assertEqual(result['executable'], '/usr/share/OVMF/OVMF_CODE.fd')
         _, verdicts = self.explain(architecture='x86_64', machine='q35', nvram=store)
         for name in ('40-edk2-x86_64-secure-enrolled.json', '50-edk2-x86_64-secure.json', '60-edk2-x86_64.json'):
-            self.assertEqual(verdicts[(name, 'rejected')], ['nvram-layout'])
+            reasons = [r for r in verdicts[(name, 'rejected')] if not r.startswith('machine-alias:')]
+            self.assertEqual(reasons, ['nvram-layout'])     # the alias note aside, the layout alone
 
     def test_4m_store(self):
         store = self.copy('/usr/share/OVMF/OVMF_VARS_4M.ms.fd')

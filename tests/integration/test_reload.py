@@ -88,12 +88,14 @@ class TestRescan(DaemonTestCase):
                                    stderr=subprocess.PIPE, text=True, env=self.ctl_env())
         try:
             # monitor says so on stderr once its match is in place
-            self.assertIn('Monitoring catalogue changes', monitor.stderr.readline())
+            instance = str(self.prop('InstanceId'))
+            self.assertEqual(monitor.stderr.readline(), f'Monitoring catalogue changes of instance {instance} from '
+                             'generation 0, press Ctrl-C to stop.\n')
             self.write(f'{USR}/12-watched.json', flash('CODE.fd', 'VARS.fd'))
             self.ctl('reload')
             line = monitor.stdout.readline()
-            self.assertEqual(json.loads(line), {'generation': 1, 'added': ['12-watched.json'], 'removed': [],
-                                                'modified': []})
+            self.assertEqual(json.loads(line), {'instance-id': instance, 'generation': 1,
+                                                'added': ['12-watched.json'], 'removed': [], 'modified': []})
         finally:
             monitor.send_signal(signal.SIGINT)
             monitor.communicate(timeout=30)
@@ -104,8 +106,8 @@ class TestRescan(DaemonTestCase):
         self.assertEqual(self.daemon.wait(timeout=30), 0)
         with open(self.log_path) as f:
             log = f.read()
-        self.assertIn('<6>Received Terminated, exiting.', log)
-        self.assertIn('<6>Loaded 6 firmware descriptors (1 invalid, 1 masked)', log)
+        self.assertIn('Received Terminated, exiting.', log)
+        self.assertIn('Loaded 6 firmware descriptors (1 invalid, 1 masked)', log)
         self.assertIn('90-invalid.json: invalid JSON at line 1', log)
 
 

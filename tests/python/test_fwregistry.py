@@ -106,6 +106,7 @@ class TestModule(DaemonTestCase):
         x = self.client.explain(architecture='x86_64', machine='pc', features={'secure-boot': True})
         self.assertIsNone(x.selected)
         self.assertEqual(x.verdict('50-x86-secure.json').reasons, ('machine',))
+        self.assertTrue(x.verdict('50-x86-secure.json').machine_alias)    # the request's alias, expanded
         x = self.client.explain(architecture='x86_64', machine='q35')
         self.assertEqual(x.selected, '40-x86-enrolled.json')
         d = self.client.describe('75-shadowed.json')

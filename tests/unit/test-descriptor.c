@@ -1403,7 +1403,28 @@ static void test_fixture_future_feature(void) {
         descriptor_unref(d);
 }
 
+static void test_byte_order_mark(void) {
+        Descriptor *plain = parse_text("{'description': 'x', 'interface-types': ['uefi'], 'mapping': {'device': "
+                                       "'memory', 'filename': '/fw/x.fd'}, 'targets': [], 'features': [], 'tags': []}");
+        _cleanup_(freep) char *bom = strdup_printf("\xef\xbb\xbf{\"description\": \"x\", \"interface-types\": "
+                                                   "[\"uefi\"], \"mapping\": {\"device\": \"memory\", "
+                                                   "\"filename\": \"/fw/x.fd\"}, \"targets\": [], \"features\": "
+                                                   "[], \"tags\": []}");
+        Descriptor *d = parse_data(bom, strlen(bom));
+
+        /* tolerated, and said once: the descriptor is what it would be without the mark */
+        CHECK(descriptor_is_valid(d));
+        CHECK(d->n_problems == plain->n_problems + 1);
+        CHECK_STREQ(d->problems[0].path, "");
+        CHECK(d->problems[0].severity == PROBLEM_WARNING);
+        CHECK(strstr(d->problems[0].message, "byte-order mark"));
+        CHECK_STREQ(d->filename, "/fw/x.fd");
+        descriptor_unref(d);
+        descriptor_unref(plain);
+}
+
 int main(void) {
+        RUN(test_byte_order_mark);
         RUN(test_string_tables);
         RUN(test_problem_to_string);
         RUN(test_minimal_valid);

@@ -15,7 +15,7 @@ static ImageFacts *facts_of(ImageCache *c, const char *path) {
         struct stat st;
 
         CHECK(stat(path, &st) == 0);
-        CHECK(image_cache_get(c, path, &st, &f) == 0);
+        CHECK(image_cache_get(c, AT_FDCWD, path, &st, &f) == 0);
         return f;
 }
 
@@ -102,7 +102,7 @@ static void test_unreadable(void) {
         CHECK(image_cache_new(&c) == 0);
         test_mkdir(dir, "sub");
         CHECK(stat(sub, &st) == 0);
-        CHECK(image_cache_get(c, sub, &st, &f) < 0);
+        CHECK(image_cache_get(c, AT_FDCWD, sub, &st, &f) < 0);
         CHECK(!f);
         test_tmpdir_remove(dir);
 }

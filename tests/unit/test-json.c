@@ -523,7 +523,30 @@ static void test_strict_utf8(void) {
         CHECK_STREQ(text, "a\\x0a<0>b\\x09\xc3\xa9\\xc3");
 }
 
+static void test_locate(void) {
+        static const char text[] =
+                "{\n"
+                "  \"a\": { \"b\": [ 1, \"two\", {\"c\": null} ] },\n"
+                "  \"esc\\\"aped\": true, \"d\": [[], [false]]\n"
+                "}";
+        unsigned line = 0, column = 0;
+
+        CHECK(json_locate(text, strlen(text), "a", &line, &column) == 0 && line == 2 && column == 3);
+        CHECK(json_locate(text, strlen(text), "a.b", &line, &column) == 0 && line == 2 && column == 10);
+        CHECK(json_locate(text, strlen(text), "a.b[0]", &line, &column) == 0 && line == 2 && column == 17);
+        CHECK(json_locate(text, strlen(text), "a.b[1]", &line, &column) == 0 && line == 2 && column == 20);
+        CHECK(json_locate(text, strlen(text), "a.b[2]", &line, &column) == 0 && line == 2 && column == 27);
+        CHECK(json_locate(text, strlen(text), "a.b[2].c", &line, &column) == 0 && line == 2 && column == 28);
+        CHECK(json_locate(text, strlen(text), "d[1][0]", &line, &column) == 0 && line == 3 && column == 33);
+        CHECK(json_locate(text, strlen(text), "a.b[3]", &line, &column) == -ENOENT);
+        CHECK(json_locate(text, strlen(text), "", &line, &column) == -ENOENT);
+        /* a broken text is searched up to where it breaks */
+        CHECK(json_locate("{\"x\": 1, \"y\"", 13, "y", &line, &column) == 0 && column == 10);
+        CHECK(json_locate("{\"x\": ]", 8, "z", &line, &column) == -ENOENT);
+}
+
 int main(void) {
+        RUN(test_locate);
         RUN(test_strict_utf8);
         RUN(test_type_names);
         RUN(test_scalars);

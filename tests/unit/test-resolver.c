@@ -313,6 +313,32 @@ static void test_no_match_summary(void) {
         msg2 = explanation_summary(&y, &r);
         CHECK(strstr(msg2, "closest: 50-x86-secure.json (feature-missing:intel-tdx)"));
         request_done(&r);
+
+        /* only candidates of the requested architecture are counted and offered */
+        _cleanup_(explanation_done) Explanation z = {};
+        _cleanup_(freep) char *msg3 = NULL;
+        r = (Request) { .has_architecture = true, .architecture = ARCH_RISCV64 };
+        CHECK(resolver_explain(cat, &r, &z) == 0);
+        msg3 = explanation_summary(&z, &r);
+        fprintf(stderr, "%s\n", msg3);
+        CHECK(strstr(msg3, ": 0 rejected, 1 invalid"));
+        CHECK(strstr(msg3, " for other architectures; no descriptor is for riscv64"));
+        CHECK(!strstr(msg3, "closest"));
+        request_done(&r);
+}
+
+static void test_alias_note(void) {
+        _cleanup_(explanation_done) Explanation x = {};
+        Request r = x86("q35");
+
+        CHECK(resolver_explain(cat, &r, &x) == 0);
+        for (size_t i = 0; i < x.n_verdicts; i++) {
+                const Verdict *v = &x.verdicts[i];
+                bool judged = v->kind <= VERDICT_REJECTED && !strv_contains(v->reasons, "architecture");
+
+                CHECK(strv_contains(v->reasons, "machine-alias:q35=pc-q35-" QEMU_CURRENT_MACHINE_VERSION) == judged);
+        }
+        request_done(&r);
 }
 
 static void test_filter(void) {
@@ -362,6 +388,7 @@ int main(void) {
         RUN(test_paths);
         RUN(test_explain);
         RUN(test_no_match_summary);
+        RUN(test_alias_note);
         RUN(test_filter);
         RUN(test_request_errors);
 

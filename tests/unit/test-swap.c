@@ -72,7 +72,7 @@ int __wrap_fstatat64(int dirfd, const char *name, struct stat *st, int flags) {
 static void test_swapped_for_a_fifo(void) {
         _cleanup_(freep) char *root = test_tmpdir_new();
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
-        static const char *const dirs[] = { "/usr/share/qemu/firmware", NULL };
+        _cleanup_(freep) char *dir = NULL;
         const Entry *e;
 
         test_write_file(root, "usr/share/qemu/firmware/50-swap.json", "{ \"interface-types\": [ \"uefi\" ] }");
@@ -80,7 +80,10 @@ static void test_swapped_for_a_fifo(void) {
         CHECK(swap_path);
         swap_name = "50-swap.json";
 
-        CHECK(catalogue_build((char **) dirs, root, NULL, &c) == 0);
+        /* the host's way (no --root): a root's paths are opened with openat2(), which --wrap cannot see */
+        dir = strdup_printf("%s/usr/share/qemu/firmware", root);
+        CHECK(dir);
+        CHECK(catalogue_build((char *[]) { dir, NULL }, NULL, NULL, &c) == 0);
         CHECK(swapped);
         CHECK(!opened_special);
         /* what was read is the file that was looked at */
@@ -96,27 +99,31 @@ static void test_request_paths_looked_up_once(void) {
         _cleanup_(freep) char *root = test_tmpdir_new();
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(request_done) Request req = {};
-        static const char *const dirs[] = { "/usr/share/qemu/firmware", NULL };
-        static const char *const flash =
-                "{ \"description\": \"d\", \"interface-types\": [ \"uefi\" ],\n"
-                "  \"mapping\": { \"device\": \"flash\",\n"
-                "    \"executable\": { \"filename\": \"/fw/CODE.fd\", \"format\": \"raw\" },\n"
-                "    \"nvram-template\": { \"filename\": \"/fw/VARS.fd\", \"format\": \"raw\" } },\n"
-                "  \"targets\": [ { \"architecture\": \"x86_64\", \"machines\": [ \"pc-q35-*\" ] } ],\n"
-                "  \"features\": [], \"tags\": [] }\n";
+        _cleanup_(freep) char *dir = NULL, *flash = NULL;
         unsigned before;
 
+        /* on the host's paths (no --root), where a look-up is a stat() that --wrap counts */
+        CHECK(root);
+        dir = strdup_printf("%s/usr/share/qemu/firmware", root);
+        flash = strdup_printf(
+                "{ \"description\": \"d\", \"interface-types\": [ \"uefi\" ],\n"
+                "  \"mapping\": { \"device\": \"flash\",\n"
+                "    \"executable\": { \"filename\": \"%s/fw/CODE.fd\", \"format\": \"raw\" },\n"
+                "    \"nvram-template\": { \"filename\": \"%s/fw/VARS.fd\", \"format\": \"raw\" } },\n"
+                "  \"targets\": [ { \"architecture\": \"x86_64\", \"machines\": [ \"pc-q35-*\" ] } ],\n"
+                "  \"features\": [], \"tags\": [] }\n", root, root);
+        CHECK(dir && flash);
         for (int i = 0; i < 20; i++) {
                 _cleanup_(freep) char *name = strdup_printf("usr/share/qemu/firmware/%02d.json", i);
                 test_write_file(root, name, flash);
         }
         test_write_file(root, "fw/CODE.fd", "code");
         test_write_file(root, "fw/VARS.fd", "vars");
-        CHECK(catalogue_build((char **) dirs, root, NULL, &c) == 0);
+        CHECK(catalogue_build((char *[]) { dir, NULL }, NULL, NULL, &c) == 0);
         CHECK(c->n_valid == 20);
 
-        req.executable = strdup("/fw/CODE.fd");
-        req.nvram_template = strdup("/fw/VARS.fd");
+        req.executable = strdup_printf("%s/fw/CODE.fd", root);
+        req.nvram_template = strdup_printf("%s/fw/VARS.fd", root);
         CHECK(req.executable && req.nvram_template);
         before = n_stat;
         request_look_up_paths(&req, c);
