@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -756,6 +757,7 @@ static size_t group_length(const Scan *s, size_t i) {
 static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const Catalogue *previous,
                           char * const *changed, bool recheck_files) {
         size_t n_max = s->n + (changed ? previous->n_entries : 0), i = 0, j = 0;
+        size_t n_changed = strv_length(changed);        /* once: a storm has many */
         int r = 0;
 
         c->entries = calloc(n_max ?: 1, sizeof(Entry));
@@ -766,7 +768,7 @@ static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const C
                 const Entry *old = changed && j < previous->n_entries ? &previous->entries[j] : NULL;
                 int cmp = !old ? -1 : i >= s->n ? 1 : strcmp(s->items[i].name, old->name);
 
-                if (old && cmp >= 0 && bsearch(&old->name, changed, strv_length(changed), sizeof(char *),
+                if (old && cmp >= 0 && bsearch(&old->name, changed, n_changed, sizeof(char *),
                                                string_ptr_compare)) {
                         j++;            /* looked up again: its candidates, if any, stand for it */
                         continue;
@@ -980,23 +982,39 @@ static bool entry_changed(const Entry *a, const Entry *b) {
                !file_check_equal(&a->vars, &b->vars) || !strv_equal(a->shadowed, b->shadowed);
 }
 
+/* Appends to a strv of known capacity in O(1), unlike strv_extend(), which measures the list each time. */
+static int strv_push_bounded(char ***l, size_t *n, size_t capacity, const char *s) {
+        if (!*l) {
+                *l = calloc(capacity + 1, sizeof(char *));
+                if (!*l)
+                        return -ENOMEM;
+        }
+        assert(*n < capacity);
+        (*l)[*n] = strdup(s);
+        if (!(*l)[*n])
+                return -ENOMEM;
+        (*n)++;
+        return 0;
+}
+
 int catalogue_diff(const Catalogue *old, const Catalogue *new, char ***ret_added, char ***ret_removed,
                    char ***ret_modified) {
         _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
         size_t i = 0, j = 0, n_old = old ? old->n_entries : 0, n_new = new ? new->n_entries : 0;
+        size_t n_added = 0, n_removed = 0, n_modified = 0;
         int r = 0;
 
-        /* both are sorted by name: one merge pass */
+        /* both are sorted by name: one merge pass, O(old + new) */
         while (r >= 0 && (i < n_old || j < n_new)) {
                 int c = i >= n_old ? 1 : j >= n_new ? -1 : strcmp(old->entries[i].name, new->entries[j].name);
 
                 if (c < 0)
-                        r = strv_extend(&removed, old->entries[i++].name);
+                        r = strv_push_bounded(&removed, &n_removed, n_old, old->entries[i++].name);
                 else if (c > 0)
-                        r = strv_extend(&added, new->entries[j++].name);
+                        r = strv_push_bounded(&added, &n_added, n_new, new->entries[j++].name);
                 else {
                         if (entry_changed(&old->entries[i], &new->entries[j]))
-                                r = strv_extend(&modified, new->entries[j].name);
+                                r = strv_push_bounded(&modified, &n_modified, n_new, new->entries[j].name);
                         i++, j++;
                 }
         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <limits.h>
+#include <malloc.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -63,7 +64,8 @@ Manager *manager_free(Manager *m) {
         strv_free(m->image_dirs);
         strv_free(m->link_targets);
         strv_free(m->link_entries);
-        strv_free(m->pending_names);
+        name_set_done(&m->pending_names);
+        name_set_done(&m->link_dirs);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         catalogue_free(m->catalogue);
@@ -290,6 +292,12 @@ static int manager_update_watches(Manager *m, bool wait) {
         m->image_dirs = TAKE_PTR(images);
         strv_free(m->link_targets);
         m->link_targets = TAKE_PTR(targets);
+        name_set_done(&m->link_dirs);
+        STRV_FOREACH(t, m->link_targets) {
+                _cleanup_(freep) char *dir = dirname_of(NULL, *t);
+                if (!dir || name_set_add(&m->link_dirs, dir) < 0)
+                        return log_oom();
+        }
         strv_free(m->link_entries);
         m->link_entries = TAKE_PTR(entries);
 
@@ -361,8 +369,17 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
 
         log_catalogue_problems(new, m->catalogue);
         log_masks(new, m->catalogue);
+        /* a storm shrinks the catalogue in parts: compare with the largest it was since the last trim */
+        if (new->n_entries > m->n_entries_peak)
+                m->n_entries_peak = new->n_entries;
+        bool shrunk = m->n_entries_peak >= 1024 && new->n_entries < m->n_entries_peak / 2;
+        if (shrunk)
+                m->n_entries_peak = new->n_entries;
         catalogue_free(m->catalogue);
         m->catalogue = TAKE_PTR(new);
+        /* glibc keeps freed memory for reuse: after a mass deletion, hand it back to the system */
+        if (shrunk)
+                (void) malloc_trim(0);
         m->n_rebuilds++;
         (void) manager_update_watches(m, false);
 
@@ -468,9 +485,32 @@ static bool strv_sorted_contains(char **l, const char *s) {
         return l && bsearch(&s, l, strv_length(l), sizeof(char *), string_compare);
 }
 
+/* Of many names, the first MANAGER_REBUILD_CHUNK are rebuilt now and the rest go back to the pending set;
+ * arm_debounce() then schedules the next part at the bus's priority, so that calls are answered between
+ * parts. Returns the names for now. */
+static char **take_pending_chunk(Manager *m) {
+        _cleanup_(strv_freep) char **names = name_set_steal(&m->pending_names);
+        size_t n = strv_length(names);
+
+        m->pending_more = false;
+        if (n <= MANAGER_REBUILD_CHUNK)
+                return TAKE_PTR(names);
+        for (size_t i = MANAGER_REBUILD_CHUNK; i < n; i++) {
+                if (name_set_add(&m->pending_names, names[i]) < 0) {
+                        m->pending_full = true;         /* cannot keep them: a full rescan covers them */
+                        break;
+                }
+                free(names[i]);
+                names[i] = NULL;
+        }
+        m->pending_more = true;
+        return TAKE_PTR(names);
+}
+
 static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        _cleanup_(strv_freep) char **names = TAKE_PTR(m->pending_names);
+        _cleanup_(strv_freep) char **names = m->pending_full ? name_set_steal(&m->pending_names) :
+                                                                take_pending_chunk(m);
         bool full = m->pending_full, files = m->pending_files;
         Catalogue *c = NULL;
         int r;
@@ -500,11 +540,14 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                                                                   "descriptors changed");
                 }
         }
+        if (r >= 0 && m->pending_more)
+                arm_debounce(m);
         if (r < 0) {
                 /* what was collected must not be lost (nothing else would bring it back): a full rescan
                  * after another window covers it, and whatever comes meanwhile. Not when the timer could
                  * not be armed in the first place (s is NULL then): the next change tries again. */
                 m->pending_full = true;
+                m->pending_more = false;        /* after a window, not at once */
                 if (s)
                         arm_debounce(m);
         }
@@ -553,23 +596,23 @@ static int classify_event(Manager *m, const WatchEvent *e) {
                 known = true;
                 if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT) || !e->name)
                         m->pending_full = true;
-                else if (!catalogue_name_ignored(e->name) && !strv_contains(m->pending_names, e->name) &&
-                         strv_extend(&m->pending_names, e->name) < 0)
+                else if (!catalogue_name_ignored(e->name) && name_set_add(&m->pending_names, e->name) < 0)
                         return -ENOMEM;
         }
         if (strv_sorted_contains(m->image_dirs, e->path)) {
                 known = true;
                 m->pending_files = true;
         }
-        for (size_t i = 0; m->link_targets && m->link_targets[i]; i++) {
+        /* most events are in no link target's directory: one lookup says so */
+        for (size_t i = 0; name_set_contains(&m->link_dirs, e->path) && m->link_targets[i]; i++) {
                 const char *t = m->link_targets[i], *slash = strrchr(t, '/');
 
                 /* only events about the target itself (or its directory as a whole) concern the link */
                 if (!slash || strncmp(t, e->path, (size_t) (slash - t)) != 0 || e->path[slash - t] != 0)
                         continue;
                 known = true;
-                if ((!e->name || streq(e->name, slash + 1)) && !strv_contains(m->pending_names, m->link_entries[i]) &&
-                    strv_extend(&m->pending_names, m->link_entries[i]) < 0)
+                if ((!e->name || streq(e->name, slash + 1)) &&
+                    name_set_add(&m->pending_names, m->link_entries[i]) < 0)
                         return -ENOMEM;
         }
         /* an ancestor of a directory that does not exist yet: only a name on the way to one may have made
@@ -585,14 +628,18 @@ static int classify_event(Manager *m, const WatchEvent *e) {
 static void arm_debounce(Manager *m) {
         int r;
 
-        if (m->debounce || (!m->pending_full && !m->pending_files && !m->pending_names))
+        if (m->debounce || (!m->pending_full && !m->pending_files && name_set_isempty(&m->pending_names)))
                 return;
         /* collect for one window from the first change, then rebuild once */
         /* with sd-event's default accuracy of 250 ms, a 50 ms window would end anywhere up to 300 ms */
-        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC, m->debounce_usec,
-                                       DEBOUNCE_ACCURACY_USEC, on_debounce, m);
+        /* the rest of a storm's names goes on at once but at the bus's priority: sd-event takes turns
+         * between the two, so neither a storm holds up calls nor a flood of calls the storm */
+        r = sd_event_add_time_relative(m->event, &m->debounce, CLOCK_MONOTONIC,
+                                       m->pending_more ? 0 : m->debounce_usec, DEBOUNCE_ACCURACY_USEC,
+                                       on_debounce, m);
         if (r >= 0)     /* a flood of bus calls must not hold up the rebuild */
-                r = sd_event_source_set_priority(m->debounce, SD_EVENT_PRIORITY_IMPORTANT);
+                r = sd_event_source_set_priority(m->debounce, m->pending_more ? SD_EVENT_PRIORITY_NORMAL :
+                                                                                SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {
                 log_warning_errno(r, "Failed to arm the debounce timer, rebuilding now: %m");
                 (void) on_debounce(NULL, 0, m);

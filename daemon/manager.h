@@ -14,6 +14,10 @@
 
 typedef struct PolkitQuery PolkitQuery;
 
+/* How many changed names one rebuild takes on; the rest follow in further rebuilds, with bus calls
+ * answered in between. */
+#define MANAGER_REBUILD_CHUNK 1024
+
 /* How long changes are collected before the catalogue is rebuilt, counted from the first one. */
 #define MANAGER_DEBOUNCE_USEC_DEFAULT (50 * 1000ULL)
 
@@ -38,11 +42,14 @@ typedef struct Manager {
         char **image_dirs;              /* directories of referenced images and templates, sorted */
         char **link_targets;            /* where symlinked descriptors point (absolute, maybe not there yet) */
         char **link_entries;            /* link_entries[i]: the descriptor whose link points to link_targets[i] */
+        NameSet link_dirs;              /* the directories of link_targets, to pass over other events in O(1) */
         uint64_t debounce_usec;
         sd_event_source *debounce;      /* armed while changes are being collected */
-        char **pending_names;           /* descriptor names to look at again */
+        NameSet pending_names;          /* descriptor names to look at again */
         bool pending_files;             /* referenced files to check again */
         bool pending_full;              /* something only a full rescan gets right */
+        bool pending_more;              /* pending_names holds the rest of a storm, to go on with at once */
+        size_t n_entries_peak;          /* the largest catalogue since memory was last handed back */
         uint64_t n_rebuilds;            /* for tests and the STATUS line */
         unsigned test_failing_rebuilds; /* $FWREGISTRYD_TEST_FAILING_REBUILDS: the next N fail with ENOMEM */
 

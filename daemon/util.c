@@ -67,6 +67,82 @@ char **strv_copy(char * const *l) {
         return TAKE_PTR(c);
 }
 
+size_t string_hash(const char *s) {
+        size_t h = 5381;
+
+        for (; *s; s++)
+                h = h * 33 + (unsigned char) *s;
+        return h ^ (h >> 17);
+}
+
+static size_t name_set_slot(const NameSet *s, const char *name) {
+        size_t i = string_hash(name) & (s->table_size - 1);
+
+        while (s->table[i] && !streq(s->table[i], name))
+                i = (i + 1) & (s->table_size - 1);
+        return i;
+}
+
+bool name_set_contains(const NameSet *s, const char *name) {
+        return s->table_size > 0 && s->table[name_set_slot(s, name)];
+}
+
+static int name_set_grow(NameSet *s) {
+        size_t size = s->table_size ? s->table_size * 2 : 64;
+        const char **old = s->table;
+        size_t old_size = s->table_size;
+
+        s->table = calloc(size, sizeof(char *));
+        if (!s->table) {
+                s->table = old;
+                return -ENOMEM;
+        }
+        s->table_size = size;
+        for (size_t i = 0; i < old_size; i++)
+                if (old[i])
+                        s->table[name_set_slot(s, old[i])] = old[i];
+        free(old);
+        return 0;
+}
+
+int name_set_add(NameSet *s, const char *name) {
+        size_t slot;
+        char *copy;
+
+        if (name_set_contains(s, name))
+                return 0;
+        if ((s->n + 1) * 2 > s->table_size && name_set_grow(s) < 0)
+                return -ENOMEM;
+        if (s->n + 2 > s->allocated) {
+                size_t a = s->allocated ? s->allocated * 2 : 16;
+                char **t = realloc(s->names, a * sizeof(char *));
+                if (!t)
+                        return -ENOMEM;
+                s->names = t;
+                s->allocated = a;
+        }
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        slot = name_set_slot(s, name);
+        s->names[s->n++] = copy;
+        s->names[s->n] = NULL;
+        s->table[slot] = copy;
+        return 1;
+}
+
+char **name_set_steal(NameSet *s) {
+        char **l = s->names;
+
+        free(s->table);
+        *s = (NameSet) {};
+        return l;
+}
+
+void name_set_done(NameSet *s) {
+        strv_free(name_set_steal(s));
+}
+
 char *strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;

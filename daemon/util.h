@@ -85,6 +85,26 @@ int strv_extend(char ***l, const char *s);
 int strv_consume(char ***l, char *s);
 char **strv_copy(char * const *l);
 
+/* A set of strings in the order they were added, for the many names a file storm brings: adding and looking
+ * up cost O(1) on average (open addressing), so n events cost O(n) and not O(n^2) as with a strv. */
+typedef struct NameSet {
+        char **names;           /* owned, in order, NULL-terminated once non-empty */
+        size_t n, allocated;
+        const char **table;     /* points into names; a power of two in size, at most half full */
+        size_t table_size;
+} NameSet;
+
+/* Adds a copy of s. Returns 1 when added, 0 when it was there already, or -ENOMEM. */
+int name_set_add(NameSet *s, const char *name);
+bool name_set_contains(const NameSet *s, const char *name) _pure_;
+static inline bool name_set_isempty(const NameSet *s) {
+        return s->n == 0;
+}
+/* Hands over the names as a strv (NULL when empty) and empties the set. */
+char **name_set_steal(NameSet *s);
+void name_set_done(NameSet *s);
+size_t string_hash(const char *s) _pure_;
+
 #define STRV_FOREACH(s, l) for (char * const *s = (l); s && *s; s++)
 
 /* printf into a newly allocated string; returns NULL on ENOMEM. */
