@@ -196,13 +196,16 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
                 r = append_key(m, "include-masked", "b", 1);
         if (r >= 0 && list && req->include_shadowed)
                 r = append_key(m, "include-shadowed", "b", 1);
+        if (r >= 0 && list && req->offset > 0)
+                r = append_key(m, "offset", "u", req->offset);
+        if (r >= 0 && list && req->limit > 0)
+                r = append_key(m, "limit", "u", req->limit);
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
-static int call_with_request(sd_bus *bus, const char *method, const Request *req, bool list,
-                             sd_bus_message **ret) {
+static int call_with_request_error(sd_bus *bus, const char *method, const Request *req, bool list,
+                                   sd_bus_message **ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, method);
@@ -210,7 +213,15 @@ static int call_with_request(sd_bus *bus, const char *method, const Request *req
                 r = append_request(m, req, list);
         if (r < 0)
                 return r;
-        r = sd_bus_call(bus, m, 0, &error, ret);
+        return sd_bus_call(bus, m, 0, error, ret);
+}
+
+static int call_with_request(sd_bus *bus, const char *method, const Request *req, bool list,
+                             sd_bus_message **ret) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = call_with_request_error(bus, method, req, list, ret, &error);
         if (r < 0)
                 r = print_bus_error(&error, r);
         sd_bus_error_free(&error);
@@ -473,35 +484,75 @@ void remote_entries_free(RemoteEntry *entries, size_t n) {
         free(entries);
 }
 
-int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        RemoteEntry *entries = NULL;
-        uint64_t generation = 0;
-        size_t n = 0;
+/* Reads one List reply's items onto the end of *entries. Returns 0 or a negative errno. */
+static int read_list_page(sd_bus_message *reply, uint64_t *ret_generation, RemoteEntry **entries, size_t *n,
+                          size_t *ret_items) {
+        size_t items = 0;
         int r;
 
-        r = call_with_request(bus, "List", filter, true, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_basic(reply, 't', &generation);
+        r = sd_bus_message_read_basic(reply, 't', ret_generation);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(oa{sv})");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "oa{sv}")) > 0) {
-                RemoteEntry *e = realloc(entries, sizeof(RemoteEntry) * (n + 1));
+                RemoteEntry *e = realloc(*entries, sizeof(RemoteEntry) * (*n + 1));
                 uint64_t ignored;
 
-                if (!e) {
-                        r = -ENOMEM;
-                        break;
-                }
-                entries = e;
+                if (!e)
+                        return -ENOMEM;
+                *entries = e;
                 r = sd_bus_message_skip(reply, "o");
                 if (r >= 0)
-                        r = read_entry(reply, &ignored, &entries[n]);
-                if (r >= 0)
-                        n++;
-                if (r >= 0)
+                        r = read_entry(reply, &ignored, &(*entries)[*n]);
+                if (r >= 0) {
+                        (*n)++;
+                        items++;
                         r = sd_bus_message_exit_container(reply);
+                }
+        }
+        *ret_items = items;
+        return r;
+}
+
+int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n) {
+        RemoteEntry *entries = NULL;
+        uint64_t generation = 0, first = 0;
+        Request page = *filter;         /* shallow: only offset and limit are ours */
+        size_t n = 0;
+        int r = 0;
+
+        /* in pages, so that no reply passes the daemon's bound; when the catalogue changes meanwhile, the
+         * pages would not fit together: start again (a few times, then take what is there) */
+        page.limit = REMOTE_LIST_PAGE;
+        for (unsigned attempt = 0;; ) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+                size_t items = 0;
+
+                r = call_with_request_error(bus, "List", &page, true, &reply, &error);
+                if (r < 0 && sd_bus_error_has_name(&error, BUS_NAME ".Error.TooLarge") && page.limit > 1) {
+                        sd_bus_error_free(&error);
+                        page.limit /= 2;        /* large entries: smaller pages */
+                        continue;
+                }
+                if (r < 0)
+                        r = print_bus_error(&error, r);
+                sd_bus_error_free(&error);
+                if (r >= 0)
+                        r = read_list_page(reply, &generation, &entries, &n, &items);
+                if (r < 0)
+                        break;
+                if (page.offset == 0)
+                        first = generation;
+                else if (generation != first && ++attempt < 3) {
+                        remote_entries_free(entries, n);
+                        entries = NULL;
+                        n = 0;
+                        page.offset = 0;
+                        continue;
+                }
+                if (items < page.limit)
+                        break;
+                page.offset += items;
         }
         if (r < 0) {
                 remote_entries_free(entries, n);

@@ -39,6 +39,10 @@ void status_done(Status *st);
 /* Connects to the system or session bus. Returns 0 or -errno, with a message already printed. */
 int remote_connect(bool user, sd_bus **ret);
 
+/* remote_list() asks for pages of this many items (fewer when the daemon says a page is too large), and
+ * starts again when the catalogue changed between pages. */
+#define REMOTE_LIST_PAGE 1000U
+
 /* Each returns 0, or -errno with the D-Bus error (NoMatch included) printed on stderr; -ENOENT for NoMatch. */
 int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n);
 int remote_resolve(sd_bus *bus, const Request *req, uint64_t *ret_generation, RemoteEntry *ret);

@@ -29,6 +29,8 @@ typedef enum RequestKey {
         KEY_INCLUDE_INVALID,            /* List only from here on */
         KEY_INCLUDE_MASKED,
         KEY_INCLUDE_SHADOWED,
+        KEY_OFFSET,
+        KEY_LIMIT,
         _KEY_MAX,
 } RequestKey;
 
@@ -52,6 +54,8 @@ static const struct {
         [KEY_INCLUDE_INVALID] = { "include-invalid", "b" },
         [KEY_INCLUDE_MASKED] = { "include-masked", "b" },
         [KEY_INCLUDE_SHADOWED] = { "include-shadowed", "b" },
+        [KEY_OFFSET] = { "offset", "u" },
+        [KEY_LIMIT] = { "limit", "u" },
 };
 
 static int request_key_lookup(const char *name, bool list) {
@@ -247,6 +251,10 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
                 return read_path(msg, key, &req->nvram_template, error);
         case KEY_NVRAM:
                 return read_nvram(msg, req, error);
+        case KEY_OFFSET:
+                return sd_bus_message_read_basic(msg, 'u', &req->offset);
+        case KEY_LIMIT:
+                return sd_bus_message_read_basic(msg, 'u', &req->limit);
         default:
                 break;
         }
@@ -570,6 +578,45 @@ static int append_object_path(sd_bus_message *m, const Entry *e) {
         return sd_bus_message_append_basic(m, 'o', p);
 }
 
+/* ---- reply sizes --------------------------------------------------------------------------------------- */
+
+/* Upper bounds of the wire size of what the append functions above write: every string with its length,
+ * NUL and the most padding there can be, every key, signature and alignment generously. */
+static size_t string_size(const char *s) {
+        return 4 + strlen(strempty(s)) + 1 + 7;
+}
+
+static size_t strv_size(char * const *l) {
+        size_t n = 8;
+
+        STRV_FOREACH(s, l)
+                n += string_size(*s);
+        return n;
+}
+
+static size_t entry_size(const Entry *e) {
+        const Descriptor *d = entry_descriptor(e);
+        /* each key with its signature and alignment, and the generation, the fixed-size values and the
+         * object path's prefix; new keys each come with at most 64 bytes of their own plus their strings */
+        size_t n = 2048 + 64 * ELEMENTSOF(entry_fields);
+
+        n += string_size(e->name) * 4 + string_size(e->path) * 2;      /* name, object path, masked by */
+        n += string_size(d->description) + string_size(descriptor_image(d)) + string_size(d->filename);
+        n += string_size(d->nvram_template.filename) + string_size(d->uefi_vars_template);
+        n += strv_size(d->interface_types) + strv_size(d->features) + strv_size(d->tags) + strv_size(e->shadowed);
+        for (size_t i = 0; i < d->n_targets; i++)
+                n += 16 + strv_size(d->targets[i].machines);
+        for (size_t i = 0; i < d->n_problems; i++)
+                n += 64 + string_size(d->problems[i].path) + string_size(d->problems[i].message);
+        return n;
+}
+
+static int reply_too_large(sd_bus_error *error, const char *what, const char *how) {
+        return sd_bus_error_setf(error, BUS_ERROR_TOO_LARGE, "The reply to %s would be larger than %u MiB, the "
+                                 "most this service sends in one message; %s", what, BUS_REPLY_SIZE_MAX >> 20,
+                                 how);
+}
+
 /* ---- Manager methods ----------------------------------------------------------------------------------- */
 
 static int reply_no_match(Manager *m, const Request *req, sd_bus_error *error) {
@@ -583,6 +630,15 @@ static int reply_no_match(Manager *m, const Request *req, sd_bus_error *error) {
         summary = explanation_summary(&x, req);
         if (!summary)
                 return -ENOMEM;
+        size_t n = strlen(summary);
+        if (n > BUS_ERROR_TEXT_MAX) {
+                size_t cut = BUS_ERROR_TEXT_MAX;
+                while (cut > 0 && (summary[cut] & 0xc0) == 0x80)        /* not inside a character */
+                        cut--;
+                summary[cut] = 0;
+                return sd_bus_error_setf(error, BUS_ERROR_NO_MATCH, "%s ... (%zu more bytes left out)",
+                                         summary, n - cut);
+        }
         return sd_bus_error_set(error, BUS_ERROR_NO_MATCH, summary);
 }
 
@@ -660,34 +716,42 @@ static int append_list_item(sd_bus_message *reply, const Entry *e, uint64_t gene
 }
 
 /* include-shadowed lists the files behind an entry too; they are not objects, so their path is "/". */
-static int append_shadowed_items(sd_bus_message *reply, const Entry *e, uint64_t generation) {
-        int r = 0;
+static int append_shadowed_item(sd_bus_message *reply, const Entry *e, const char *shadowed, uint64_t generation) {
+        Entry shadow = { .path = (char *) shadowed, .name = e->name, .rank = e->rank, .state = ENTRY_SHADOWED };
+        _cleanup_(descriptor_unrefp) Descriptor *d = NULL;
+        _cleanup_(freep) char *why = strdup_printf("shadowed by '%s'", e->path);
+        int r;
 
-        STRV_FOREACH(s, e->shadowed) {
-                Entry shadow = { .path = *s, .name = e->name, .rank = e->rank, .state = ENTRY_SHADOWED };
-                _cleanup_(descriptor_unrefp) Descriptor *d = NULL;
-                _cleanup_(freep) char *why = strdup_printf("shadowed by '%s'", e->path);
+        if (!why || descriptor_new_unreadable(why, &d) < 0)
+                return -ENOMEM;
+        shadow.descriptor = d;
+        r = sd_bus_message_open_container(reply, 'r', "oa{sv}");
+        if (r >= 0)
+                r = append_object_path(reply, NULL);
+        if (r >= 0)
+                r = append_entry_dict(reply, &shadow, generation);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
 
-                if (!why || descriptor_new_unreadable(why, &d) < 0)
-                        return -ENOMEM;
-                shadow.descriptor = d;
-                r = sd_bus_message_open_container(reply, 'r', "oa{sv}");
-                if (r >= 0)
-                        r = append_object_path(reply, NULL);
-                if (r >= 0)
-                        r = append_entry_dict(reply, &shadow, generation);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        return r;
+/* Appends one item of the result unless it is before the page or after it. Returns 1 when appended, 0 when
+ * passed over, -ENOBUFS when the reply would pass the bound. */
+static int list_item(sd_bus_message *reply, const Request *req, const Entry *e, const char *shadowed,
+                     uint64_t generation, size_t *seen, size_t *sent, size_t *size) {
+        if ((*seen)++ < req->offset || (req->limit > 0 && *sent >= req->limit))
+                return 0;
+        *size += entry_size(e) + (shadowed ? string_size(shadowed) * 2 : 0);
+        if (*size > BUS_REPLY_SIZE_MAX)
+                return -ENOBUFS;
+        (*sent)++;
+        return shadowed ? append_shadowed_item(reply, e, shadowed, generation) :
+                          append_list_item(reply, e, generation);
 }
 
 static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(request_done) Request req = {};
         Manager *m = userdata;
+        size_t seen = 0, sent = 0, size = 64;
         int r;
 
         r = bus_read_request(msg, true, &req, error);
@@ -707,11 +771,22 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         for (size_t i = 0; r >= 0 && i < m->catalogue->n_entries; i++) {
                 const Entry *e = &m->catalogue->entries[i];
 
+                if (req.limit > 0 && sent >= req.limit)
+                        break;
                 if (list_includes(m, e, &req))
-                        r = append_list_item(reply, e, m->generation);
+                        r = list_item(reply, &req, e, NULL, m->generation, &seen, &sent, &size);
                 /* what a mask hides is represented by the mask (include-masked) */
-                if (r >= 0 && req.include_shadowed && e->state != ENTRY_MASKED)
-                        r = append_shadowed_items(reply, e, m->generation);
+                if (req.include_shadowed && e->state != ENTRY_MASKED)
+                        STRV_FOREACH(sh, e->shadowed)
+                                if (r >= 0)
+                                        r = list_item(reply, &req, e, *sh, m->generation, &seen, &sent, &size);
+        }
+        if (r == -ENOBUFS) {
+                size_t page = sent > 0 ? sent : 1;
+                _cleanup_(freep) char *how = strdup_printf(
+                        "ask for pages with the List keys 'offset' and 'limit' (u), for example limit=%zu, "
+                        "then offset=%zu", page, (size_t) req.offset + page);
+                return how ? reply_too_large(error, "List", how) : -ENOMEM;
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -767,20 +842,39 @@ static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return sd_bus_reply_method_return(msg, "s", json);
 }
 
-static int append_verdicts(sd_bus_message *reply, const Explanation *x) {
+static int append_verdicts(sd_bus_message *reply, const Explanation *x, sd_bus_error *error) {
+        size_t size = 256;
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "(ssas)");
         for (size_t i = 0; r >= 0 && i < x->n_verdicts; i++) {
                 const Verdict *v = &x->verdicts[i];
+                size_t n = strv_length(v->reasons);
 
+                size += 64 + string_size(v->entry->name);
                 r = sd_bus_message_open_container(reply, 'r', "ssas");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "ss", v->entry->name, verdict_kind_to_string(v->kind));
                 if (r >= 0)
-                        r = append_strv(reply, v->reasons);
+                        r = sd_bus_message_open_container(reply, 'a', "s");
+                /* a request naming a thousand unknown features makes as many reasons for every entry */
+                for (size_t j = 0; r >= 0 && j < n && j < BUS_EXPLAIN_REASONS_MAX; j++) {
+                        size += string_size(v->reasons[j]);
+                        r = sd_bus_message_append_basic(reply, 's', v->reasons[j]);
+                }
+                if (r >= 0 && n > BUS_EXPLAIN_REASONS_MAX) {
+                        _cleanup_(freep) char *more = strdup_printf("%zu more left out",
+                                                                    n - BUS_EXPLAIN_REASONS_MAX);
+                        r = more ? sd_bus_message_append_basic(reply, 's', more) : -ENOMEM;
+                }
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0 && size > BUS_REPLY_SIZE_MAX)
+                        return reply_too_large(error, "Explain",
+                                               "use List with the same keys and 'offset' and 'limit' to see "
+                                               "which descriptors match");
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -803,7 +897,7 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r >= 0)
                 r = append_object_path(reply, x.selected);
         if (r >= 0)
-                r = append_verdicts(reply, &x);
+                r = append_verdicts(reply, &x, error);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -1304,6 +1398,26 @@ static int log_name_owner(Manager *m) {
                                BUS_NAME, strna(owner));
 }
 
+/* sd-bus answers GetManagedObjects by itself, with every object's properties: past the bound that reply
+ * would knock the daemon off the bus, so it is refused first (List pages through the same). */
+static int on_incoming(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t size = 64;
+
+        if (!sd_bus_message_is_method_call(msg, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects") ||
+            !streq_ptr(sd_bus_message_get_path(msg), BUS_MANAGER_PATH) || !m->catalogue)
+                return 0;
+        for (size_t i = 0; i < m->catalogue->n_entries && size <= BUS_REPLY_SIZE_MAX; i++)
+                size += entry_size(&m->catalogue->entries[i]) + 512;    /* and the Properties interfaces */
+        if (size <= BUS_REPLY_SIZE_MAX)
+                return 0;
+        (void) sd_bus_reply_method_errorf(msg, BUS_ERROR_TOO_LARGE, "The reply to GetManagedObjects would be "
+                                          "larger than %u MiB, the most this service sends in one message; "
+                                          "page through the catalogue with List and the keys 'offset' and "
+                                          "'limit' (u)", BUS_REPLY_SIZE_MAX >> 20);
+        return 1;
+}
+
 int bus_setup(Manager *m) {
         int r;
 
@@ -1325,6 +1439,9 @@ int bus_setup(Manager *m) {
         r = sd_bus_add_object_manager(m->bus, NULL, BUS_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the object manager: %m");
+        r = sd_bus_add_filter(m->bus, NULL, on_incoming, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the bus filter: %m");
 
         /* sd-bus's synthetic local signal, never seen on the wire */
         r = sd_bus_match_signal(m->bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",

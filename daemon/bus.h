@@ -13,6 +13,15 @@
 #define BUS_FIRMWARE_INTERFACE BUS_NAME ".Firmware"
 #define BUS_ERROR_NO_MATCH BUS_NAME ".Error.NoMatch"
 #define BUS_ERROR_NO_SUCH_FIRMWARE BUS_NAME ".Error.NoSuchFirmware"
+#define BUS_ERROR_TOO_LARGE BUS_NAME ".Error.TooLarge"
+
+/* No reply is larger than this: a quarter of the system bus's 32 MiB message limit (dbus-daemon and
+ * dbus-broker drop a connection that sends more). A List that would be is refused with TooLarge. */
+#define BUS_REPLY_SIZE_MAX (8U * 1024U * 1024U)
+/* Explain gives at most this many reasons per descriptor, then one saying how many were left out. */
+#define BUS_EXPLAIN_REASONS_MAX 16U
+/* Error texts (NoMatch) are cut here, saying how much was left out. */
+#define BUS_ERROR_TEXT_MAX (16U * 1024U)
 #define BUS_POLKIT_ACTION_RELOAD BUS_NAME ".reload"
 
 typedef struct Request Request;

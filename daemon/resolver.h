@@ -48,6 +48,8 @@ typedef struct Request {
 
         /* List only */
         bool include_invalid, include_masked, include_shadowed;
+        uint32_t offset;                /* items of the result to pass over */
+        uint32_t limit;                 /* at most this many items; 0: no limit */
 
         /* not a request key: where aliases come from (borrowed; NULL: the built-in table only) */
         const QemuMachines *machines;

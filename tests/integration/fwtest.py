@@ -126,6 +126,7 @@ class DaemonTestCase(dbusmock.DBusTestCase):
 
     tree = STANDARD_TREE
     daemon_args = []
+    bus_config = BUS_CONFIG
 
     @classmethod
     def setUpClass(cls):
@@ -133,7 +134,7 @@ class DaemonTestCase(dbusmock.DBusTestCase):
         cls.tmp = tempfile.mkdtemp(prefix='fwregistryd-it-')
         conf = os.path.join(cls.tmp, 'bus.conf')
         with open(conf, 'w') as f:
-            f.write(BUS_CONFIG)
+            f.write(cls.bus_config)
         cls.bus_pid, address = cls.start_dbus(conf=conf)
         cls.addClassCleanup(cls.stop_dbus, cls.bus_pid)     # also when the rest of setUpClass fails
         os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = address

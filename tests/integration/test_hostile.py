@@ -513,6 +513,7 @@ class TestHostileCallers(HostileTestCase):
         wrong = {
             's': [dbus.UInt32(7), dbus.Array(['x86_64'], signature='s')],
             'b': [dbus.String('true'), dbus.Int32(1)],
+            'u': [dbus.Int32(10), dbus.UInt64(10), dbus.String('10')],
             'as': [dbus.String('raw'), dbus.Dictionary({'raw': True}, signature='sb')],
             'a{sb}': [dbus.Dictionary({'secure-boot': 'yes'}, signature='ss'), dbus.Array(['secure-boot'],
                                                                                            signature='s')],
