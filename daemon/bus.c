@@ -933,6 +933,7 @@ static int reload_and_reply(Manager *m, sd_bus_message *request) {
         _cleanup_(freep) char *why = strdup_printf("Reload() by %s", strna(sd_bus_message_get_sender(request)));
         int r;
 
+        manager_retry_watches(m);
         r = manager_rescan(m, why ?: "Reload()");
         if (r < 0)
                 return sd_bus_reply_method_errnof(request, r, "Failed to rescan: %m");
@@ -1098,6 +1099,12 @@ static int property_architectures(sd_bus *bus, const char *path, const char *int
                 if (m->catalogue->architecture_mask & (1U << a))
                         r = sd_bus_message_append_basic(reply, 's', architecture_to_string(a));
         return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_unwatched(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return append_strv(reply, m->unwatched);
 }
 
 static int property_manager_features(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -1291,6 +1298,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("MachineAliases", "a(ssss)", property_machine_aliases, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("InstanceId", "s", property_instance_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UnwatchedDirectories", "as", property_unwatched, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Resolve",
                                 SD_BUS_ARGS("a{sv}", request),
                                 SD_BUS_RESULT("o", firmware, "a{sv}", result),

@@ -19,6 +19,7 @@ static char **arg_extra_dirs = NULL;
 static uint64_t arg_debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
 static char *arg_qemu_dirs = NULL;
 static uint64_t arg_qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
+static uint64_t arg_poll_usec = MANAGER_POLL_USEC_DEFAULT;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -34,6 +35,8 @@ static void help(void) {
                "     --qemu-dirs=DIRS     Where to find the QEMU binaries asked for machine aliases\n"
                "                          (default " QEMU_DIRS_DEFAULT ", none with --root)\n"
                "     --qemu-timeout=MSEC  How long QEMU may take to answer (default 5000)\n"
+               "     --poll-interval=MSEC Rescan directories that cannot be watched this often\n"
+               "                          (default 5000)\n"
                "     --log-level=LEVEL    debug, info, notice, warning, err\n",
                program_invocation_short_name);
 }
@@ -41,7 +44,7 @@ static void help(void) {
 static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL,
-                ARG_DEBOUNCE, ARG_QEMU_DIRS, ARG_QEMU_TIMEOUT,
+                ARG_DEBOUNCE, ARG_QEMU_DIRS, ARG_QEMU_TIMEOUT, ARG_POLL_INTERVAL,
         };
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
@@ -55,6 +58,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "debounce",    required_argument, NULL, ARG_DEBOUNCE    },
                 { "qemu-dirs",   required_argument, NULL, ARG_QEMU_DIRS   },
                 { "qemu-timeout", required_argument, NULL, ARG_QEMU_TIMEOUT },
+                { "poll-interval", required_argument, NULL, ARG_POLL_INTERVAL },
                 {}
         };
         int c;
@@ -97,6 +101,18 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(EINVAL, "Invalid --debounce '%s': milliseconds, 0 to 60000.",
                                                        optarg);
                         arg_debounce_usec = (uint64_t) ms * 1000;
+                        break;
+                }
+                case ARG_POLL_INTERVAL: {
+                        char *end;
+                        unsigned long ms;
+
+                        errno = 0;
+                        ms = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || ms < 10 || ms > 3600000)
+                                return log_error_errno(EINVAL, "Invalid --poll-interval '%s': milliseconds, 10 to "
+                                                       "3600000.", optarg);
+                        arg_poll_usec = (uint64_t) ms * 1000;
                         break;
                 }
                 case ARG_QEMU_DIRS:
@@ -143,6 +159,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         log_info("Received SIGHUP from pid %" PRIu32 ", rescanning.", si->ssi_pid);
+        manager_retry_watches(m);
         (void) manager_rescan(m, "SIGHUP");
         return 0;
 }
@@ -180,6 +197,7 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
         m->debounce_usec = arg_debounce_usec;
+        m->poll_usec = arg_poll_usec;
         /* for the test suite: out of memory on demand, where nothing else can make it happen */
         const char *failing = getenv("FWREGISTRYD_TEST_FAILING_REBUILDS");
         if (failing)

@@ -12,6 +12,7 @@
 #include "manager.h"
 
 static void on_watch_events(Watch *w, void *userdata);
+static void check_watches(Manager *m);
 static int classify_event(Manager *m, const WatchEvent *e);
 static char *root_link_target(const char *root, const char *path);
 static void arm_debounce(Manager *m);
@@ -26,6 +27,7 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
         m->user = user;
         m->debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
         m->qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
+        m->poll_usec = MANAGER_POLL_USEC_DEFAULT;
         m->search_path = strv_copy(search_path);
         if (!m->search_path)
                 return -ENOMEM;
@@ -59,6 +61,8 @@ Manager *manager_free(Manager *m) {
         machines_free(m->machines);
         strv_free(m->qemu_dirs);
         sd_event_source_disable_unref(m->debounce);
+        sd_event_source_disable_unref(m->poll);
+        strv_free(m->unwatched);
         strv_free(m->search_dirs);
         strv_free(m->watched);
         strv_free(m->image_dirs);
@@ -454,6 +458,7 @@ int manager_load(Manager *m) {
                 m->catalogue = c;
         }
         take_startup_events(m);
+        check_watches(m);
 
         log_catalogue_problems(m->catalogue, NULL);
         log_masks(m->catalogue, NULL);
@@ -655,6 +660,7 @@ static void on_watch_events(Watch *w, void *userdata) {
 
         STRV_FOREACH(e, errors)
                 log_warning("%s", *e);
+        check_watches(m);
         r = watch_take_events(w, &events, &n);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = classify_event(m, &events[i]);
@@ -666,8 +672,131 @@ static void on_watch_events(Watch *w, void *userdata) {
         arm_debounce(m);
 }
 
+/* ---- polling what cannot be watched -------------------------------------------------------------------- */
+
+/* Starts a new watcher when there is none (no inotify instance), or sends the watch set again: the watcher
+ * tries every directory it does not watch yet. */
+static void retry_watches(Manager *m) {
+        int r;
+
+        if (m->no_inotify || !m->watch) {
+                m->watch = watch_free(m->watch);
+                r = watch_new(m->event, on_watch_events, m, &m->watch);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to start watching directories again: %m");
+                        return;
+                }
+                m->watched = strv_free(m->watched);
+                (void) manager_update_watches(m, false);
+                return;
+        }
+        if (watch_set_directories(m->watch, m->watched, false) < 0)
+                log_oom();
+}
+
+void manager_retry_watches(Manager *m) {
+        if (!m->unwatched && !m->no_inotify)
+                return;
+        log_info("Trying to watch the polled directories again.");
+        m->retry_polls = m->polls_to_retry = 1;
+        retry_watches(m);
+}
+
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        /* changes there were not seen: a full rescan finds them, at most one interval late */
+        m->pending_full = true;
+        arm_debounce(m);
+        if (m->polls_to_retry > 0 && --m->polls_to_retry == 0) {
+                m->retry_polls = m->retry_polls * 2 > MANAGER_WATCH_RETRY_POLLS_MAX ? MANAGER_WATCH_RETRY_POLLS_MAX :
+                                                                                     m->retry_polls * 2;
+                m->polls_to_retry = m->retry_polls;
+                retry_watches(m);
+        }
+        r = sd_event_source_set_time_relative(s, m->poll_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the poll timer again: %m");
+        return 0;
+}
+
+static bool strv_equal(char * const *a, char * const *b) {
+        for (; a && *a && b && *b; a++, b++)
+                if (!streq(*a, *b))
+                        return false;
+        return !(a && *a) && !(b && *b);
+}
+
+/* Takes in what the watcher could not watch: reports it, and polls while anything is left. */
+static void check_watches(Manager *m) {
+        _cleanup_(strv_freep) char **failed = NULL;
+        bool dead = true;
+        int r;
+
+        if (m->watch)
+                failed = watch_failed(m->watch, &dead);
+        if (dead) {             /* nothing is watched: everything is polled */
+                strv_free(failed);
+                failed = strv_copy(m->watched);
+        }
+        if (failed && !failed[0])
+                failed = strv_free(failed);     /* none: NULL, as the comparisons below expect */
+        if (dead == m->no_inotify && strv_equal(failed, m->unwatched))
+                return;
+
+        _cleanup_(freep) char *list = NULL;
+        StrBuf b = {};
+        STRV_FOREACH(d, failed)
+                strbuf_printf(&b, "%s%s", d == failed ? "" : ", ", *d);
+        list = strbuf_steal(&b);
+        if (dead)
+                log_warning("No inotify instance: polling every directory every %.1f s.", m->poll_usec / 1e6);
+        else if (failed)
+                log_warning("Cannot watch %zu directories, polling them every %.1f s: %s", strv_length(failed),
+                            m->poll_usec / 1e6, strempty(list));
+        else
+                log_info("Every directory is watched again, polling stopped.");
+
+        strv_free(m->unwatched);
+        m->unwatched = TAKE_PTR(failed);
+        m->no_inotify = dead;
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
+                                                      "UnwatchedDirectories", NULL);
+        _cleanup_(freep) char *status = m->catalogue ? manager_status_text(m) : NULL;
+        if (status)
+                (void) sd_notifyf(false, "STATUS=%s", status);
+
+        if (!m->unwatched && !m->no_inotify) {
+                m->poll = sd_event_source_disable_unref(m->poll);
+                return;
+        }
+        if (m->poll)
+                return;
+        m->retry_polls = m->polls_to_retry = 1;
+        r = sd_event_add_time_relative(m->event, &m->poll, CLOCK_MONOTONIC, m->poll_usec, 0, on_poll, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start polling: %m");
+}
+
 char *manager_status_text(const Manager *m) {
-        return strdup_printf("Serving %zu firmware %s (%zu invalid, %zu masked), generation %" PRIu64,
-                             m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
-                             m->catalogue->n_invalid, m->catalogue->n_masked, m->generation);
+        _cleanup_(freep) char *base = strdup_printf(
+                "Serving %zu firmware %s (%zu invalid, %zu masked), generation %" PRIu64, m->catalogue->n_valid,
+                plural(m->catalogue->n_valid, "descriptor", "descriptors"), m->catalogue->n_invalid,
+                m->catalogue->n_masked, m->generation);
+
+        if (!base)
+                return NULL;
+        if (m->no_inotify)
+                return strdup_printf("%s; no inotify instance, polling everything every %.1f s", base,
+                                     m->poll_usec / 1e6);
+        if (m->unwatched)
+                return strdup_printf("%s; %zu %s cannot be watched, polling every %.1f s", base,
+                                     strv_length(m->unwatched),
+                                     plural(strv_length(m->unwatched), "directory", "directories"),
+                                     m->poll_usec / 1e6);
+        return TAKE_PTR(base);
 }

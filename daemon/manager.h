@@ -18,6 +18,11 @@ typedef struct PolkitQuery PolkitQuery;
  * answered in between. */
 #define MANAGER_REBUILD_CHUNK 1024
 
+/* How often directories that cannot be watched are rescanned. */
+#define MANAGER_POLL_USEC_DEFAULT (5 * 1000 * 1000ULL)
+/* Retrying a failed watch backs off from every poll to every this many polls. */
+#define MANAGER_WATCH_RETRY_POLLS_MAX 12U
+
 /* How long changes are collected before the catalogue is rebuilt, counted from the first one. */
 #define MANAGER_DEBOUNCE_USEC_DEFAULT (50 * 1000ULL)
 
@@ -50,6 +55,12 @@ typedef struct Manager {
         bool pending_full;              /* something only a full rescan gets right */
         bool pending_more;              /* pending_names holds the rest of a storm, to go on with at once */
         size_t n_entries_peak;          /* the largest catalogue since memory was last handed back */
+        char **unwatched;               /* directories polled because watching them failed, sorted */
+        bool no_inotify;                /* no inotify instance: everything is polled */
+        uint64_t poll_usec;
+        sd_event_source *poll;          /* armed while anything is polled */
+        unsigned retry_polls;           /* polls between two retries of the watches (backoff) */
+        unsigned polls_to_retry;
         uint64_t n_rebuilds;            /* for tests and the STATUS line */
         unsigned test_failing_rebuilds; /* $FWREGISTRYD_TEST_FAILING_REBUILDS: the next N fail with ENOMEM */
 
@@ -72,6 +83,9 @@ int manager_load(Manager *m);
  * generation and emits the signals. The old catalogue keeps serving if the rebuild fails. Returns 1 when the
  * catalogue changed, 0 when not, or a negative errno. */
 int manager_rescan(Manager *m, const char *why);
+
+/* Tries the failed watches again now (Reload, SIGHUP), starting the backoff over. */
+void manager_retry_watches(Manager *m);
 
 /* "Serving N firmware descriptors", for sd_notify STATUS=. Returns NULL on ENOMEM. */
 char *manager_status_text(const Manager *m);

@@ -36,7 +36,10 @@ struct Watch {
         pthread_cond_t applied;         /* signalled when applied_version moves */
         char **errors;
         size_t n_watched;
+        char **failed;                  /* wanted but not watched: the kernel refused (a limit), sorted */
+        bool dead;                      /* no inotify instance: nothing is watched */
         bool stop;
+        char *test_limit_file;          /* $FWREGISTRYD_TEST_INOTIFY_LIMIT: while it exists, act as at a limit */
 
         /* the thread's own */
         char **watched;
@@ -112,8 +115,46 @@ static void report(Watch *w, const char *path, const char *name, uint32_t mask) 
         notify_loop(w);
 }
 
+/* For the test suite: whether the kernel limit the test file names ("watches" or "instances") is to be
+ * acted out now. The real limits are shared by every process of the user. */
+static bool test_limit(Watch *w, const char *which) {
+        char buf[64] = {};
+        int fd;
+
+        if (!w->test_limit_file)
+                return false;
+        fd = open(w->test_limit_file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        (void) !read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        return strstr(buf, which);
+}
+
+static bool watch_directory(Watch *w, const char *dir) {
+        if (test_limit(w, "watches")) {
+                errno = ENOSPC;
+                return false;
+        }
+        if (!inotifytools_watch_file(dir, DIRECTORY_EVENTS)) {
+                errno = inotifytools_error();
+                return false;
+        }
+        return true;
+}
+
+static int string_ptr_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
 /* Brings the watches in line with w->wanted. Runs on the thread, with the wanted list copied out. */
 static void apply_wanted(Watch *w, char **wanted) {
+        _cleanup_(strv_freep) char **failed = NULL, **previous = NULL;
+        bool oom = false;
+
+        pthread_mutex_lock(&w->lock);
+        previous = TAKE_PTR(w->failed);
+        pthread_mutex_unlock(&w->lock);
         for (size_t i = 0; w->watched && w->watched[i];) {
                 if (strv_contains(wanted, w->watched[i])) {
                         i++;
@@ -126,14 +167,21 @@ static void apply_wanted(Watch *w, char **wanted) {
         STRV_FOREACH(d, wanted) {
                 if (strv_contains(w->watched, *d))
                         continue;
-                if (!inotifytools_watch_file(*d, DIRECTORY_EVENTS)) {
-                        int e = inotifytools_error();
+                if (!watch_directory(w, *d)) {
+                        int e = errno;
+                        _cleanup_(freep) char *dir = strndup(*d, strlen(*d) > 1 ? strlen(*d) - 1 : 1);
 
-                        /* gone meanwhile: the manager looks again. Anything else (the watch limit) would
-                         * fail again the same way, so it is only reported. */
-                        if (e == ENOENT || e == ENOTDIR)
+                        /* gone meanwhile: the manager looks again. Anything else (the watch limit) is
+                         * reported once, and the manager polls the directory until a retry succeeds. */
+                        if (e == ENOENT || e == ENOTDIR) {
                                 report(w, *d, NULL, IN_IGNORED);
-                        else
+                                continue;
+                        }
+                        if (!dir || strv_consume(&failed, TAKE_PTR(dir)) < 0) {
+                                oom = true;
+                                continue;
+                        }
+                        if (!strv_contains(previous, failed[strv_length(failed) - 1]))
                                 thread_error(w, "Failed to watch '%s': %s", *d, strerror(e));
                         continue;
                 }
@@ -142,9 +190,15 @@ static void apply_wanted(Watch *w, char **wanted) {
                 /* whatever happened there before this moment was not seen: say so */
                 report(w, *d, NULL, 0);
         }
+        if (failed)
+                qsort(failed, strv_length(failed), sizeof(char *), string_ptr_compare);
+        if (oom)
+                thread_error(w, "Out of memory while listing the directories that could not be watched");
         pthread_mutex_lock(&w->lock);
         w->n_watched = strv_length(w->watched);
+        w->failed = TAKE_PTR(failed);
         pthread_mutex_unlock(&w->lock);
+        notify_loop(w);         /* the manager looks at the failed set */
 }
 
 /* Handles a wake-up from the loop. Returns false when the thread is to stop. */
@@ -238,8 +292,9 @@ static void *watch_thread(void *userdata) {
         char wake_path[64];
         int wake_wd, r;
 
-        if (!inotifytools_initialize()) {
-                thread_error(w, "Failed to initialize inotify: %s", strerror(inotifytools_error()));
+        if (test_limit(w, "instances") || !inotifytools_initialize()) {
+                thread_error(w, "Failed to initialize inotify: %s",
+                             strerror(test_limit(w, "instances") ? EMFILE : inotifytools_error()));
                 report(w, NULL, NULL, IN_Q_OVERFLOW);
                 goto finish;
         }
@@ -288,6 +343,7 @@ static void *watch_thread(void *userdata) {
 finish:
         /* nobody waits for a thread that is gone */
         pthread_mutex_lock(&w->lock);
+        w->dead = !w->stop;
         w->applied_version = UINT64_MAX;
         pthread_cond_broadcast(&w->applied);
         pthread_mutex_unlock(&w->lock);
@@ -321,6 +377,12 @@ int watch_new(sd_event *event, WatchHandler handler, void *userdata, Watch **ret
         w->userdata = userdata;
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->applied, NULL);
+        const char *limit = getenv("FWREGISTRYD_TEST_INOTIFY_LIMIT");
+        if (limit) {
+                w->test_limit_file = strdup(limit);
+                if (!w->test_limit_file)
+                        return -ENOMEM;
+        }
 
         w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->event_fd < 0)
@@ -362,6 +424,8 @@ Watch *watch_free(Watch *w) {
         watch_events_free(w->events, w->n_events);
         strv_free(w->wanted);
         strv_free(w->errors);
+        strv_free(w->failed);
+        free(w->test_limit_file);
         pthread_cond_destroy(&w->applied);
         pthread_mutex_destroy(&w->lock);
         free(w);
@@ -442,4 +506,14 @@ size_t watch_count(Watch *w) {
         n = w->n_watched;
         pthread_mutex_unlock(&w->lock);
         return n;
+}
+
+char **watch_failed(Watch *w, bool *ret_dead) {
+        char **l;
+
+        pthread_mutex_lock(&w->lock);
+        l = strv_copy(w->failed);
+        *ret_dead = w->dead;
+        pthread_mutex_unlock(&w->lock);
+        return l;
 }

@@ -42,5 +42,11 @@ int watch_take_events(Watch *w, WatchEvent **ret, size_t *ret_n);
 /* Messages about failures in the watcher thread (a watch limit reached, ...), taken like events. */
 char **watch_take_errors(Watch *w);
 
+/* The wanted directories that could not be watched for another reason than not being there (the kernel's
+ * watch limit, say), sorted, without a trailing slash; and in *ret_dead whether there is no inotify instance
+ * at all (nothing is watched then; start a new Watch to try again). A watch_set_directories() tries the
+ * failed ones again. Returns NULL for none, and on ENOMEM (then with *ret_dead set). */
+char **watch_failed(Watch *w, bool *ret_dead);
+
 /* The number of directories currently watched (for tests and STATUS). */
 size_t watch_count(Watch *w);
