@@ -484,8 +484,7 @@ void remote_entries_free(RemoteEntry *entries, size_t n) {
         free(entries);
 }
 
-/* Reads one List reply's items onto the end of *entries. Returns 0 or a negative errno. */
-static int read_list_page(sd_bus_message *reply, uint64_t *ret_generation, RemoteEntry **entries, size_t *n,
+int remote_read_list_page(sd_bus_message *reply, uint64_t *ret_generation, RemoteEntry **entries, size_t *n,
                           size_t *ret_items) {
         size_t items = 0;
         int r;
@@ -538,7 +537,7 @@ int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, Re
                         r = print_bus_error(&error, r);
                 sd_bus_error_free(&error);
                 if (r >= 0)
-                        r = read_list_page(reply, &generation, &entries, &n, &items);
+                        r = remote_read_list_page(reply, &generation, &entries, &n, &items);
                 if (r < 0)
                         break;
                 if (page.offset == 0)

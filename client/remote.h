@@ -43,6 +43,12 @@ int remote_connect(bool user, sd_bus **ret);
  * starts again when the catalogue changed between pages. */
 #define REMOTE_LIST_PAGE 1000U
 
+/* Reads one List reply (generation and items) onto the end of *entries, *n of them so far; *ret_items says
+ * how many this reply had. Returns 0 or a negative errno (-EBADMSG, -ENXIO for a malformed reply); what was
+ * read stays in *entries. */
+int remote_read_list_page(sd_bus_message *reply, uint64_t *ret_generation, RemoteEntry **entries, size_t *n,
+                          size_t *ret_items);
+
 /* Each returns 0, or -errno with the D-Bus error (NoMatch included) printed on stderr; -ENOENT for NoMatch. */
 int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n);
 int remote_resolve(sd_bus *bus, const Request *req, uint64_t *ret_generation, RemoteEntry *ret);

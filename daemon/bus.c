@@ -799,20 +799,23 @@ static bool path_is_object_path(const char *name) {
         return strncmp(name, BUS_FIRMWARE_PREFIX "/", strlen(BUS_FIRMWARE_PREFIX "/")) == 0;
 }
 
-/* A basename, the object path of one, or the path of the descriptor file that won (as List's 'path' says). */
-static const Entry *find_entry(Manager *m, const char *name) {
+const Entry *bus_find_entry(const Catalogue *c, const char *name) {
         _cleanup_(freep) char *decoded = NULL;
         const Entry *e;
 
         if (name[0] != '/')
-                return catalogue_find(m->catalogue, name);
+                return catalogue_find(c, name);
         if (path_is_object_path(name)) {
                 if (sd_bus_path_decode(name, BUS_FIRMWARE_PREFIX, &decoded) <= 0 || isempty(decoded))
                         return NULL;
-                return catalogue_find(m->catalogue, decoded);
+                return catalogue_find(c, decoded);
         }
-        e = catalogue_find(m->catalogue, strrchr(name, '/') + 1);
+        e = catalogue_find(c, strrchr(name, '/') + 1);
         return e && streq(e->path, name) ? e : NULL;
+}
+
+static const Entry *find_entry(Manager *m, const char *name) {
+        return bus_find_entry(m->catalogue, name);
 }
 
 static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -31,6 +31,10 @@ typedef struct Request Request;
  * key or value. */
 int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error);
 
+/* The entry a Describe name or Firmware object path stands for: a basename, the object path of one (valid,
+ * as Describe checks first), or the path of the descriptor file that won. Returns NULL when there is none. */
+const Entry *bus_find_entry(const Catalogue *c, const char *name);
+
 /* Connects to the system or session bus, registers the objects and takes the name. Returns 0 or -errno. */
 int bus_setup(Manager *m);
 

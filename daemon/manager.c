@@ -13,7 +13,6 @@
 
 static void on_watch_events(Watch *w, void *userdata);
 static void check_watches(Manager *m);
-static int classify_event(Manager *m, const WatchEvent *e);
 static char *root_link_target(const char *root, const char *path);
 static void arm_debounce(Manager *m);
 
@@ -416,7 +415,7 @@ static void take_startup_events(Manager *m) {
         r = watch_take_events(m->watch, &events, &n);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (events[i].mask != 0)
-                        r = classify_event(m, &events[i]);
+                        r = manager_classify_event(m, &events[i]);
         watch_events_free(events, n);
         if (r < 0)
                 m->pending_full = true;
@@ -584,8 +583,7 @@ static bool leads_to_watched(Manager *m, const char *path, const char *name) {
         return false;
 }
 
-/* What one event means: a name to look at again, files to check again, or a full rescan. */
-static int classify_event(Manager *m, const WatchEvent *e) {
+int manager_classify_event(Manager *m, const WatchEvent *e) {
         bool known = false;
 
         if (!e->path || (e->mask & IN_Q_OVERFLOW)) {
@@ -663,7 +661,7 @@ static void on_watch_events(Watch *w, void *userdata) {
         check_watches(m);
         r = watch_take_events(w, &events, &n);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = classify_event(m, &events[i]);
+                r = manager_classify_event(m, &events[i]);
         watch_events_free(events, n);
         if (r < 0) {
                 log_oom();

@@ -84,6 +84,11 @@ int manager_load(Manager *m);
  * catalogue changed, 0 when not, or a negative errno. */
 int manager_rescan(Manager *m, const char *why);
 
+/* What one watch event means: a name to look at again (pending_names), referenced files to check again
+ * (pending_files) or a full rescan (pending_full). O(1) on average, whatever is pending already. Returns 0
+ * or -ENOMEM. */
+int manager_classify_event(Manager *m, const WatchEvent *e);
+
 /* Tries the failed watches again now (Reload, SIGHUP), starting the backoff over. */
 void manager_retry_watches(Manager *m);
 

@@ -2,7 +2,9 @@
 
 /* Request decoding as the daemon does it: bytes turned into an a{sv} through sd-bus message construction
  * (keys, value types and values all chosen by the input), decoded by bus_read_request() and, when accepted,
- * resolved and explained against a fixed catalogue. */
+ * resolved, explained and listed against a fixed catalogue. Strings reach past the request's 4,096 bytes
+ * and lists past its 1,024 elements (made from a few input bytes: a length and a fill pattern), and every
+ * D-Bus type a caller could send is built. */
 
 #include <sys/socket.h>
 
@@ -16,7 +18,7 @@ static Catalogue *catalogue;
 static const char *const keys[] = {
         "architecture", "machine", "interface", "features", "device", "mode", "formats", "smm", "check-files",
         "exclude", "executable", "nvram-template", "include-invalid", "include-masked", "include-shadowed",
-        "archtecture", "", "x",
+        "offset", "limit", "archtecture", "", "x",
 };
 
 /* A cursor over the input. */
@@ -34,10 +36,31 @@ static uint8_t take_byte(Input *in) {
         return b;
 }
 
-/* A string of up to 63 bytes from the input (sd-bus refuses invalid UTF-8 itself). */
-static void take_string(Input *in, char buf[static 64]) {
-        size_t len = take_byte(in) % 64;
+#define FUZZ_STRING_MAX 5000U     /* past REQUEST_STRING_MAX */
+#define FUZZ_LIST_MAX 1100U       /* past REQUEST_LIST_MAX */
 
+static uint16_t take_u16(Input *in) {
+        return (uint16_t) (take_byte(in) << 8 | take_byte(in));
+}
+
+/* A string from the input: either up to 255 bytes copied from it, or (high bit of the first byte) up to
+ * FUZZ_STRING_MAX bytes of a pattern, numbered by index so that list elements differ (sd-bus refuses
+ * invalid UTF-8 itself). buf has FUZZ_STRING_MAX + 32 bytes. */
+static void take_string(Input *in, char *buf, unsigned index) {
+        uint8_t b = take_byte(in);
+        size_t len;
+
+        if (b & 0x80) {
+                len = take_u16(in) % (FUZZ_STRING_MAX + 1);
+                char fill = (char) (' ' + take_byte(in) % 95);
+                int n = snprintf(buf, 32, "%u", index);
+                if ((size_t) n > len)
+                        n = (int) len;
+                memset(buf + n, fill, len - (size_t) n);
+                buf[len] = 0;
+                return;
+        }
+        len = b;
         if (len > in->n)
                 len = in->n;
         memcpy(buf, in->p, len);
@@ -46,24 +69,32 @@ static void take_string(Input *in, char buf[static 64]) {
         in->n -= len;
 }
 
+static unsigned take_count(Input *in) {
+        uint8_t b = take_byte(in);
+        return b & 0x80 ? take_u16(in) % (FUZZ_LIST_MAX + 1) : b % 16;
+}
+
 static int append_value(sd_bus_message *m, Input *in) {
-        char s[64];
+        static char s[FUZZ_STRING_MAX + 32];
         int r;
 
-        switch (take_byte(in) % 7) {
+        switch (take_byte(in) % 14) {
         case 0:
-                take_string(in, s);
+                take_string(in, s, 0);
                 return sd_bus_message_append(m, "v", "s", s);
         case 1:
                 return sd_bus_message_append(m, "v", "b", take_byte(in) & 1);
         case 2:
-                return sd_bus_message_append(m, "v", "u", (uint32_t) take_byte(in));
+                return sd_bus_message_append(m, "v", "u", (uint32_t) take_u16(in) << (take_byte(in) % 17));
         case 3: {
                 r = sd_bus_message_open_container(m, 'v', "as");
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'a', "s");
-                for (int i = take_byte(in) % 8; r >= 0 && i > 0; i--) {
-                        take_string(in, s);
+                unsigned n = take_count(in);
+                Input saved = *in;
+                for (unsigned i = 0; r >= 0 && i < n; i++) {
+                        *in = saved;            /* the same recipe for each, numbered */
+                        take_string(in, s, i);
                         r = sd_bus_message_append_basic(m, 's', s);
                 }
                 if (r >= 0)
@@ -74,9 +105,12 @@ static int append_value(sd_bus_message *m, Input *in) {
                 r = sd_bus_message_open_container(m, 'v', "a{sb}");
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'a', "{sb}");
-                for (int i = take_byte(in) % 8; r >= 0 && i > 0; i--) {
-                        take_string(in, s);
-                        r = sd_bus_message_append(m, "{sb}", s, take_byte(in) & 1);
+                unsigned n = take_count(in);
+                Input saved = *in;
+                for (unsigned i = 0; r >= 0 && i < n; i++) {
+                        *in = saved;
+                        take_string(in, s, i);
+                        r = sd_bus_message_append(m, "{sb}", s, (int) (i & 1));
                 }
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
@@ -84,8 +118,22 @@ static int append_value(sd_bus_message *m, Input *in) {
         }
         case 5:
                 return sd_bus_message_append(m, "v", "a{sb}", 0);
-        default:
+        case 6:
                 return sd_bus_message_append(m, "v", "i", (int32_t) take_byte(in) - 128);
+        case 7:
+                return sd_bus_message_append(m, "v", "t", (uint64_t) take_u16(in) << 32);
+        case 8:
+                return sd_bus_message_append(m, "v", "y", take_byte(in));
+        case 9:
+                return sd_bus_message_append(m, "v", "o", "/x/y");
+        case 10:
+                return sd_bus_message_append(m, "v", "d", (double) take_u16(in));
+        case 11:
+                return sd_bus_message_append(m, "v", "v", "s", "x86_64");       /* a variant in the variant */
+        case 12:
+                return sd_bus_message_append(m, "v", "a{sv}", 1, "architecture", "s", "x86_64");
+        default:
+                return sd_bus_message_append(m, "v", "(sb)", "secure-boot", 1);
         }
 }
 
@@ -98,11 +146,11 @@ static int build_request(Input *in, sd_bus_message **ret) {
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         for (int i = 0; r >= 0 && i < 16 && in->n > 0; i++) {
                 uint8_t k = take_byte(in);
-                char custom[64];
+                static char custom[FUZZ_STRING_MAX + 32];
                 const char *key = keys[k % ELEMENTSOF(keys)];
 
                 if (k >= 0xf0) {
-                        take_string(in, custom);
+                        take_string(in, custom, 0);
                         key = custom;
                 }
                 r = sd_bus_message_open_container(m, 'e', "sv");
@@ -144,14 +192,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Input in = { data + 1, size > 0 ? size - 1 : 0 };
         bool list = size > 0 && (data[0] & 1);
 
-        if (size > 4096)
+        if (size > 65536)
                 return 0;
         if (!bus && setup() < 0)
                 abort();
         if (build_request(&in, &m) < 0)
                 return 0;
 
-        if (bus_read_request(m, list, &req, &error) >= 0 && req.has_architecture) {
+        int r = bus_read_request(m, list, &req, &error);
+        if (r >= 0 && list) {
+                request_look_up_paths(&req, catalogue);
+                for (size_t i = 0; i < catalogue->n_entries; i++)
+                        (void) resolver_match(catalogue, &catalogue->entries[i], &req, REQUEST_FILTER, NULL);
+        }
+        if (r >= 0 && req.has_architecture) {
                 _cleanup_(explanation_done) Explanation x = {};
                 const Entry *e;
 
