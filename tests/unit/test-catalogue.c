@@ -507,7 +507,35 @@ static void test_update(void) {
         test_tmpdir_remove(root);
 }
 
+/* The set that collects a storm's names: order kept, each name once, lookups right after growing. */
+static void test_name_set(void) {
+        NameSet s = {};
+        char name[32];
+
+        CHECK(name_set_isempty(&s));
+        CHECK(!name_set_contains(&s, "x"));
+        for (int round = 0; round < 2; round++)
+                for (int i = 0; i < 100000; i++) {
+                        snprintf(name, sizeof(name), "%05d-storm.json", i);
+                        CHECK(name_set_add(&s, name) == (round == 0));
+                }
+        CHECK(s.n == 100000);
+        CHECK(name_set_contains(&s, "04711-storm.json"));
+        CHECK(!name_set_contains(&s, "100000-storm.json"));
+        CHECK(name_set_add(&s, "") == 1);
+        CHECK(name_set_contains(&s, ""));
+
+        _cleanup_(strv_freep) char **l = name_set_steal(&s);
+        CHECK(name_set_isempty(&s) && !name_set_contains(&s, "00000-storm.json"));
+        CHECK(strv_length(l) == 100001);
+        CHECK_STREQ(l[0], "00000-storm.json");
+        CHECK_STREQ(l[99999], "99999-storm.json");
+        CHECK_STREQ(l[100000], "");
+        name_set_done(&s);
+}
+
 int main(void) {
+        RUN(test_name_set);
         RUN(test_override_and_shadow);
         RUN(test_masks);
         RUN(test_leftovers_ignored);
