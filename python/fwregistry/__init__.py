@@ -42,6 +42,10 @@ FIRMWARE_PREFIX = MANAGER_PATH + '/firmware/'
 
 # ---- errors ------------------------------------------------------------------------------------------------
 
+# list() asks for pages of this many items (fewer when the daemon says a page is too large)
+LIST_PAGE = 1000
+
+
 class Error(Exception):
     """Any failure of a call to fwregistryd. ``dbus_name`` is the D-Bus error name (may be empty)."""
 
@@ -443,11 +447,37 @@ class Client:
 
         Only the keys given filter: ``list()`` is every valid, unmasked descriptor. Besides the request keys,
         ``include_invalid``, ``include_masked``, ``include_shadowed`` (bools) and ``offset``, ``limit`` (to
-        page) apply. Files are not checked unless ``check_files=True``.
+        page) apply. Files are not checked unless ``check_files=True``. Without ``offset`` and ``limit`` the
+        whole list is read in pages (the daemon sends no reply over 8 MiB), again from the start should the
+        catalogue change in between; with them, that one page, or :class:`TooLarge`.
         """
-        params, fds = _build_request('list', filter, list_keys=True)
-        generation, items = self._call('List', params, '(ta(oa{sv}))', fds)
-        return FirmwareList((Firmware.from_dict(d, path) for path, d in items), generation)
+        if filter.get('offset') is not None or filter.get('limit') is not None:
+            params, fds = _build_request('list', filter, list_keys=True)
+            generation, items = self._call('List', params, '(ta(oa{sv}))', fds)
+            return FirmwareList((Firmware.from_dict(d, path) for path, d in items), generation)
+        # in pages, so that no reply passes the daemon's bound; the pages fit together only when the
+        # catalogue did not change in between: then again from the start (a few times, then what is there)
+        limit = LIST_PAGE
+        for attempt in range(3):
+            firmwares, first, offset = [], None, 0
+            while True:
+                params, fds = _build_request('list', dict(filter, offset=offset, limit=limit), list_keys=True)
+                try:
+                    generation, items = self._call('List', params, '(ta(oa{sv}))', fds)
+                except TooLarge:
+                    if limit == 1:
+                        raise
+                    limit //= 2         # large entries: smaller pages
+                    continue
+                if first is None:
+                    first = generation
+                elif generation != first and attempt < 2:
+                    break
+                firmwares += (Firmware.from_dict(d, path) for path, d in items)
+                if len(items) < limit:
+                    return FirmwareList(firmwares, generation)
+                offset += len(items)
+        return FirmwareList(firmwares, generation)
 
     def explain(self, *, architecture, **request):
         """A :class:`Explanation`: a verdict for every descriptor, with reasons. Same keywords as

@@ -13,8 +13,8 @@ import dbus
 
 import os
 
-from fwtest import (BUS_CONFIG, BUS_NAME, ERROR_NO_MATCH, ETC, MANAGER_PATH, SLOW, USR, DaemonTestCase, flash,
-                    wait_until)
+from fwtest import (BUS_CONFIG, BUS_NAME, ERROR_NO_MATCH, ETC, MANAGER_PATH, SLOW, SOURCE_DIR, USR,
+                    DaemonTestCase, flash, wait_until)
 from test_hostile import as_nobody
 
 ERROR_TOO_LARGE = BUS_NAME + '.Error.TooLarge'
@@ -127,6 +127,17 @@ class LimitsTestCase(DaemonTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         names = [f['name'] for f in json.loads(p.stdout)['firmwares']]
         self.assertEqual(names, [f'{i:04d}-large.json' for i in range(N_LARGE)])
+        self.assert_on_bus()
+
+    def test_python_pages(self):
+        sys.path.insert(0, os.path.join(SOURCE_DIR, 'python'))
+        import fwregistry
+        client = fwregistry.Client(address=self.bus_address)
+        firmwares = client.list()
+        self.assertEqual([f.name for f in firmwares], [f'{i:04d}-large.json' for i in range(N_LARGE)])
+        self.assertEqual(len(client.list(offset=N_LARGE - 3, limit=10)), 3)
+        with self.assertRaises(fwregistry.TooLarge):
+            client.list(limit=N_LARGE)
         self.assert_on_bus()
 
     def test_hostile_explain_and_no_match(self):
