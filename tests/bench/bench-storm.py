@@ -9,12 +9,10 @@ the Resolve latency meanwhile (median, p99, worst) and the daemon's RSS afterwar
 Runs on a private bus on this machine; the tree lives in a temporary directory."""
 
 import argparse
-import json
 import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading

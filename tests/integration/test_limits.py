@@ -13,8 +13,7 @@ import dbus
 
 import os
 
-from fwtest import (BUS_CONFIG, BUS_NAME, ERROR_NO_MATCH, ETC, MANAGER_PATH, SLOW, SOURCE_DIR, USR,
-                    DaemonTestCase, flash, wait_until)
+from fwtest import (BUS_CONFIG, BUS_NAME, ERROR_NO_MATCH, SLOW, SOURCE_DIR, USR, DaemonTestCase, flash)
 from test_hostile import as_nobody
 
 ERROR_TOO_LARGE = BUS_NAME + '.Error.TooLarge'
@@ -156,92 +155,6 @@ class LimitsTestCase(DaemonTestCase):
         self.assertRegex(out['message'], r'\(\d+ more bytes left out\)$')
         self.assert_on_bus()
 
-
-
-class InotifyLimitsTestCase(DaemonTestCase):
-    """The kernel's inotify limits, acted out by the daemon's test hook (the real ones are shared by every
-    process of the user): a watch or the whole inotify instance fails while a file says so."""
-
-    daemon_args = ['--poll-interval=200']
-    limit = None                # what the limit file says when the daemon starts
-
-    def setUp(self):
-        self.limit_file = os.path.join(self.tmp, f'inotify-limit-{os.getpid()}-{id(self)}')
-        self.set_limit(self.limit)
-        os.environ['FWREGISTRYD_TEST_INOTIFY_LIMIT'] = self.limit_file
-        self.addCleanup(os.environ.pop, 'FWREGISTRYD_TEST_INOTIFY_LIMIT', None)
-        self.addCleanup(self.set_limit, None)
-        super().setUp()
-
-    def set_limit(self, which):
-        if which:
-            with open(self.limit_file, 'w') as f:
-                f.write(which)
-        elif os.path.exists(self.limit_file):
-            os.unlink(self.limit_file)
-
-    def unwatched(self):
-        return [str(d) for d in self.prop('UnwatchedDirectories')]
-
-    def log_text(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def assert_catches_up(self, rel, name):
-        count = int(self.prop('Count'))
-        self.write(rel, flash('CODE.fd', 'VARS.fd'))
-        wait_until(lambda: int(self.prop('Count')) == count + 1, what=f'{name} to appear')
-        self.assertIn(name, [str(d['name']) for _, d in self.list()[1]])
-
-
-class TestWatchLimitAtStart(InotifyLimitsTestCase):
-    limit = 'watches'
-
-    def test_polled_then_watched_again(self):
-        usr = os.path.join(self.root, USR)
-        self.assertIn(usr, self.unwatched())
-        self.assertIn('polling them every 0.2 s', self.log_text())
-        self.assert_catches_up(f'{USR}/20-new.json', '20-new.json')
-        self.set_limit(None)
-        wait_until(lambda: self.unwatched() == [], what='the watches to come back')
-        self.assertIn('Every directory is watched again', self.log_text())
-        self.assert_catches_up(f'{USR}/21-new.json', '21-new.json')
-
-    def test_reload_retries_at_once(self):
-        self.set_limit(None)
-        self.manager.Reload()
-        wait_until(lambda: self.unwatched() == [], timeout=1, what='the watches after Reload')
-
-
-class TestWatchLimitMidRun(InotifyLimitsTestCase):
-    daemon_args = ['--poll-interval=200', '--extra-dir=/opt/firmware']
-
-    def test_new_directory_polled(self):
-        self.assertEqual(self.unwatched(), [])
-        self.set_limit('watches')
-        # the directory appears: the daemon wants to watch it, and cannot
-        os.makedirs(os.path.join(self.root, 'opt', 'firmware'))
-        wait_until(lambda: os.path.join(self.root, 'opt', 'firmware') in self.unwatched(),
-                   what='the new directory to be reported unwatched')
-        self.assert_catches_up('opt/firmware/10-opt.json', '10-opt.json')
-        self.set_limit(None)
-        wait_until(lambda: self.unwatched() == [], what='the watch to come back')
-        self.assert_catches_up('opt/firmware/11-opt.json', '11-opt.json')
-
-
-class TestNoInotifyInstance(InotifyLimitsTestCase):
-    limit = 'instances'
-
-    def test_everything_polled(self):
-        self.assertIn(os.path.join(self.root, USR), self.unwatched())
-        self.assertIn(os.path.join(self.root, ETC), self.unwatched())
-        self.assertIn('No inotify instance', self.log_text())
-        self.assert_catches_up(f'{ETC}/20-etc.json', '20-etc.json')
-        self.remove(f'{ETC}/20-etc.json')
-        wait_until(lambda: int(self.prop('Count')) == 6, what='the removal to be seen')
-        self.set_limit(None)
-        wait_until(lambda: self.unwatched() == [], what='an inotify instance')
-        self.assert_catches_up(f'{ETC}/21-etc.json', '21-etc.json')
 
 
 if __name__ == '__main__':
