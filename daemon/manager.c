@@ -684,8 +684,10 @@ static void retry_watches(Manager *m) {
                         log_warning_errno(r, "Failed to start watching directories again: %m");
                         return;
                 }
+                /* waits until the new watcher has its watches or has failed: what check_watches() then
+                 * sees is its real state */
                 m->watched = strv_free(m->watched);
-                (void) manager_update_watches(m, false);
+                (void) manager_update_watches(m, true);
                 return;
         }
         if (watch_set_directories(m->watch, m->watched, false) < 0)
@@ -704,6 +706,10 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
+        /* the directories wanted may have changed meanwhile (a watcher without an instance says nothing) */
+        check_watches(m);
+        if (!m->poll)
+                return 0;               /* nothing left to poll: the source is gone */
         /* changes there were not seen: a full rescan finds them, at most one interval late */
         m->pending_full = true;
         arm_debounce(m);

@@ -287,6 +287,13 @@ static int inotify_fd_set_cloexec(void) {
         return r;
 }
 
+/* No inotify instance (any more): said before the loop is woken up about it, so it sees the whole state. */
+static void set_dead(Watch *w) {
+        pthread_mutex_lock(&w->lock);
+        w->dead = true;
+        pthread_mutex_unlock(&w->lock);
+}
+
 static void *watch_thread(void *userdata) {
         Watch *w = userdata;
         char wake_path[64];
@@ -295,6 +302,7 @@ static void *watch_thread(void *userdata) {
         if (test_limit(w, "instances") || !inotifytools_initialize()) {
                 thread_error(w, "Failed to initialize inotify: %s",
                              strerror(test_limit(w, "instances") ? EMFILE : inotifytools_error()));
+                set_dead(w);
                 report(w, NULL, NULL, IN_Q_OVERFLOW);
                 goto finish;
         }
@@ -306,6 +314,8 @@ static void *watch_thread(void *userdata) {
         if (!inotifytools_watch_file(wake_path, IN_MODIFY)) {
                 thread_error(w, "Failed to watch the wake-up pipe: %s", strerror(inotifytools_error()));
                 inotifytools_cleanup();
+                set_dead(w);
+                report(w, NULL, NULL, IN_Q_OVERFLOW);
                 goto finish;
         }
         wake_wd = inotifytools_wd_from_filename(wake_path);
@@ -318,6 +328,7 @@ static void *watch_thread(void *userdata) {
                         if (e == 0 || e == EINTR)
                                 continue;
                         thread_error(w, "Failed to read inotify events: %s", strerror(e));
+                        set_dead(w);
                         report(w, NULL, NULL, IN_Q_OVERFLOW);
                         break;
                 }
@@ -343,7 +354,7 @@ static void *watch_thread(void *userdata) {
 finish:
         /* nobody waits for a thread that is gone */
         pthread_mutex_lock(&w->lock);
-        w->dead = !w->stop;
+        w->dead = w->dead || !w->stop;
         w->applied_version = UINT64_MAX;
         pthread_cond_broadcast(&w->applied);
         pthread_mutex_unlock(&w->lock);
