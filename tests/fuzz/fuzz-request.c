@@ -44,14 +44,15 @@ static uint16_t take_u16(Input *in) {
 }
 
 /* A string from the input: either up to 255 bytes copied from it, or (high bit of the first byte) up to
- * FUZZ_STRING_MAX bytes of a pattern, numbered by index so that list elements differ (sd-bus refuses
+ * max bytes of a pattern (long lists get short elements, past the 256 bytes of a feature name: megabytes
+ * of request only slow the fuzzer down), numbered by index so that list elements differ (sd-bus refuses
  * invalid UTF-8 itself). buf has FUZZ_STRING_MAX + 32 bytes. */
-static void take_string(Input *in, char *buf, unsigned index) {
+static void take_string(Input *in, char *buf, unsigned index, size_t max) {
         uint8_t b = take_byte(in);
         size_t len;
 
         if (b & 0x80) {
-                len = take_u16(in) % (FUZZ_STRING_MAX + 1);
+                len = take_u16(in) % (max + 1);
                 char fill = (char) (' ' + take_byte(in) % 95);
                 int n = snprintf(buf, 32, "%u", index);
                 if ((size_t) n > len)
@@ -80,7 +81,7 @@ static int append_value(sd_bus_message *m, Input *in) {
 
         switch (take_byte(in) % 14) {
         case 0:
-                take_string(in, s, 0);
+                take_string(in, s, 0, FUZZ_STRING_MAX);
                 return sd_bus_message_append(m, "v", "s", s);
         case 1:
                 return sd_bus_message_append(m, "v", "b", take_byte(in) & 1);
@@ -94,7 +95,7 @@ static int append_value(sd_bus_message *m, Input *in) {
                 Input saved = *in;
                 for (unsigned i = 0; r >= 0 && i < n; i++) {
                         *in = saved;            /* the same recipe for each, numbered */
-                        take_string(in, s, i);
+                        take_string(in, s, i, n > 64 ? 300 : FUZZ_STRING_MAX);
                         r = sd_bus_message_append_basic(m, 's', s);
                 }
                 if (r >= 0)
@@ -109,7 +110,7 @@ static int append_value(sd_bus_message *m, Input *in) {
                 Input saved = *in;
                 for (unsigned i = 0; r >= 0 && i < n; i++) {
                         *in = saved;
-                        take_string(in, s, i);
+                        take_string(in, s, i, n > 64 ? 300 : FUZZ_STRING_MAX);
                         r = sd_bus_message_append(m, "{sb}", s, (int) (i & 1));
                 }
                 if (r >= 0)
@@ -150,7 +151,7 @@ static int build_request(Input *in, sd_bus_message **ret) {
                 const char *key = keys[k % ELEMENTSOF(keys)];
 
                 if (k >= 0xf0) {
-                        take_string(in, custom, 0);
+                        take_string(in, custom, 0, FUZZ_STRING_MAX);
                         key = custom;
                 }
                 r = sd_bus_message_open_container(m, 'e', "sv");
