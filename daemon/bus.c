@@ -852,7 +852,7 @@ static int append_verdicts(sd_bus_message *reply, const Explanation *x, sd_bus_e
         r = sd_bus_message_open_container(reply, 'a', "(ssas)");
         for (size_t i = 0; r >= 0 && i < x->n_verdicts; i++) {
                 const Verdict *v = &x->verdicts[i];
-                size_t n = strv_length(v->reasons);
+                size_t n = verdict_reasons_total(v);   /* the resolver keeps more than 16, and counts the rest */
 
                 size += 64 + string_size(v->entry->name);
                 r = sd_bus_message_open_container(reply, 'r', "ssas");

@@ -206,10 +206,40 @@ static bool path_key_matches(const PathKey *k, const char *path, const FileCheck
         return streq(k->path, path);
 }
 
-/* Appends "name" or "name:detail"; when reasons is NULL the caller only wants to know whether to stop. */
+#define MORE_SUFFIX " more left out"
+
+/* The number in the "N more left out" that ends a full list of reasons, or 0. */
+static size_t reasons_left_out(char * const *reasons, size_t n) {
+        if (n < RESOLVER_REASONS_MAX || !endswith(reasons[n - 1], MORE_SUFFIX))
+                return 0;
+        return strtoul(reasons[n - 1], NULL, 10);
+}
+
+size_t verdict_reasons_total(const Verdict *v) {
+        size_t n = strv_length(v->reasons), more = reasons_left_out(v->reasons, n);
+        return more > 0 ? n - 1 + more : n;
+}
+
+/* Appends "name" or "name:detail"; when reasons is NULL the caller only wants to know whether to stop. Past
+ * RESOLVER_REASONS_MAX, only the count in the last one grows. */
 static int reason(char ***reasons, const char *name, const char *detail) {
+        size_t n;
+
         if (!reasons)
                 return 0;
+        n = strv_length(*reasons);      /* at most RESOLVER_REASONS_MAX */
+        if (n + 1 >= RESOLVER_REASONS_MAX) {
+                size_t more = n + 1 == RESOLVER_REASONS_MAX ? 1 : reasons_left_out(*reasons, n) + 1;
+                char *s = strdup_printf("%zu" MORE_SUFFIX, more);
+
+                if (!s)
+                        return -ENOMEM;
+                if (n + 1 == RESOLVER_REASONS_MAX)
+                        return strv_consume(reasons, s) < 0 ? -ENOMEM : 1;
+                free((*reasons)[n - 1]);
+                (*reasons)[n - 1] = s;
+                return 1;
+        }
         if (strv_consume(reasons, detail ? strdup_printf("%s:%s", name, detail) : strdup(name)) < 0)
                 return -ENOMEM;
         return 1;
@@ -255,12 +285,29 @@ static int match_features(const Descriptor *d, const Request *req, char ***reaso
                 if (forbidden & (UINT64_C(1) << f))
                         REJECT("feature-forbidden", feature_to_string(f));
         }
-        STRV_FOREACH(s, req->unknown_required)
-                if (!strv_contains(d->features, *s))
-                        REJECT("feature-missing", *s);
-        STRV_FOREACH(s, req->unknown_forbidden)
-                if (strv_contains(d->features, *s))
-                        REJECT("feature-forbidden", *s);
+        /* up to a thousand unknown names: once the list is full, they are only counted, in O(1) each */
+        bool full = reasons && strv_length(*reasons) >= RESOLVER_REASONS_MAX;
+        size_t skipped = 0;
+        for (int forbid = 0; forbid < 2; forbid++)
+                STRV_FOREACH(s, forbid ? req->unknown_forbidden : req->unknown_required) {
+                        if (strv_contains(d->features, *s) != forbid)
+                                continue;
+                        if (full) {
+                                skipped++;
+                                continue;
+                        }
+                        REJECT(forbid ? "feature-forbidden" : "feature-missing", *s);
+                        full = strv_length(*reasons) >= RESOLVER_REASONS_MAX;
+                }
+        if (skipped > 0) {
+                size_t n = strv_length(*reasons);
+                char *more = strdup_printf("%zu" MORE_SUFFIX, reasons_left_out(*reasons, n) + skipped);
+
+                if (!more)
+                        return -ENOMEM;
+                free((*reasons)[n - 1]);
+                (*reasons)[n - 1] = more;
+        }
         return 1;
 }
 
@@ -593,25 +640,36 @@ char *explanation_summary(const Explanation *x, const Request *req) {
         tallies = calloc(x->n_verdicts * 4 + 1, sizeof(Tally));
         if (!tallies)
                 return NULL;
+        /* reasons to tallies through a hash table of indexes: linear in the number of reasons */
+        size_t size = 16;
+        while (size < (x->n_verdicts * 4 + 1) * 2)
+                size <<= 1;
+        _cleanup_(freep) size_t *slots = calloc(size, sizeof(size_t));
+        if (!slots)
+                return NULL;
 
         for (size_t i = 0; i < x->n_verdicts; i++) {
                 const Verdict *v = &x->verdicts[i];
+                size_t n = strv_length(v->reasons), kept = n - (reasons_left_out(v->reasons, n) > 0);
 
                 counts[v->kind]++;
                 if (v->kind != VERDICT_REJECTED || verdict_other_architecture(v))
                         continue;
-                STRV_FOREACH(s, v->reasons) {
-                        size_t j = 0;
-                        if (reason_is_note(*s))
+                for (size_t k = 0; k < kept; k++) {
+                        const char *s = v->reasons[k];
+                        size_t h = string_hash(s) & (size - 1);
+
+                        if (reason_is_note(s))
                                 continue;
-                        while (j < n_tallies && !streq(tallies[j].reason, *s))
-                                j++;
-                        if (j == n_tallies) {
+                        while (slots[h] && !streq(tallies[slots[h] - 1].reason, s))
+                                h = (h + 1) & (size - 1);
+                        if (!slots[h]) {
                                 if (n_tallies >= x->n_verdicts * 4)
                                         continue;
-                                tallies[n_tallies++].reason = *s;
+                                tallies[n_tallies].reason = s;
+                                slots[h] = ++n_tallies;
                         }
-                        tallies[j].count++;
+                        tallies[slots[h] - 1].count++;
                 }
         }
         qsort(tallies, n_tallies, sizeof(Tally), tally_compare);

@@ -108,11 +108,19 @@ typedef enum VerdictKind {
 
 const char *verdict_kind_to_string(VerdictKind k) _pure_;
 
+/* A verdict keeps at most this many reasons; the last of them then says how many more there were
+ * ("N more left out"). A request naming a thousand unknown features makes as many reasons for every
+ * descriptor: kept, they would take gigabytes for a large catalogue. */
+#define RESOLVER_REASONS_MAX 17U     /* 16 and the count: what Explain shows */
+
 typedef struct Verdict {
         const Entry *entry;
         VerdictKind kind;
         char **reasons;
 } Verdict;
+
+/* How many reasons the verdict had, those left out included. */
+size_t verdict_reasons_total(const Verdict *v) _pure_;
 
 typedef struct Explanation {
         Verdict *verdicts;              /* rank order; shadowed files follow the entry that shadows them, and
