@@ -80,7 +80,8 @@ static void make_entry(Input *in, char *names[], size_t *n_names) {
         switch (kind) {
         case 0: case 1:                 /* a descriptor, maybe cut short */
         case 2: {                       /* arbitrary bytes */
-                size_t len = kind == 2 ? take_byte(in) : sizeof(descriptor_json) - 1 - (kind == 1 ? take_byte(in) % 64 : 0);
+                size_t len = kind == 2 ? take_byte(in) :
+                             sizeof(descriptor_json) - 1 - (kind == 1 ? take_byte(in) % 64 : 0);
                 fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0)
                         break;
@@ -140,7 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size > 16384)
                 return 0;
         if (!dirs[0]) {
-                snprintf(base, sizeof(base), "%s/fuzz-tree-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+                snprintf(base, sizeof(base), "%s/fuzz-tree-XXXXXX",
+                         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
                 if (!mkdtemp(base))
                         abort();
                 dirs[0] = path_join(base, "a");
