@@ -381,7 +381,9 @@ static bool requires_absent_feature(const Catalogue *c, const Request *req) {
         if (req->features_required & ~c->feature_mask)
                 return true;
         STRV_FOREACH(f, req->unknown_required)
-                if (!bsearch(f, c->features, strv_length(c->features), sizeof(char *), string_ptr_compare))
+                /* no features at all: c->features is NULL, which bsearch() must not be given */
+                if (!c->features || !bsearch(f, c->features, strv_length(c->features), sizeof(char *),
+                                             string_ptr_compare))
                         return true;
         return false;
 }
