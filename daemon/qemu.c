@@ -146,7 +146,8 @@ int qemu_parse_version(const char *text, size_t size, char **ret) {
         text += sizeof(prefix) - 1;
         size -= sizeof(prefix) - 1;
         while (n < size && n < 64 && ((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'z') ||
-                                      (text[n] >= 'A' && text[n] <= 'Z') || strchr(".-+~_", text[n])))
+                                      (text[n] >= 'A' && text[n] <= 'Z') ||
+                                      (text[n] != 0 && strchr(".-+~_", text[n]))))  /* strchr() finds a NUL */
                 n++;
         if (n == 0 || (n < size && text[n] != ' ' && text[n] != '\n'))
                 return -EBADMSG;
