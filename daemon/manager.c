@@ -168,8 +168,10 @@ static char *dirname_of(const char *root, const char *path) {
  * before looking further. */
 static int collect_image_dirs(Manager *m, char ***ret) {
         _cleanup_(strv_freep) char **dirs = NULL;
-        const char *last = NULL;
+        _cleanup_(name_set_done) NameSet seen = {};
 
+        /* every rebuild of a storm's parts runs this: each distinct file is looked at once, since with a
+         * root that costs system calls */
         for (size_t i = 0; i < m->catalogue->n_entries; i++) {
                 const Entry *e = &m->catalogue->entries[i];
                 const char *files[2];
@@ -180,10 +182,15 @@ static int collect_image_dirs(Manager *m, char ***ret) {
                 files[1] = descriptor_vars_template(e->descriptor);
                 for (int k = 0; k < 2; k++) {
                         char *dir;
+                        int r;
 
-                        if (!files[k] || (last && streq(last, files[k])))
+                        if (!files[k])
                                 continue;
-                        last = files[k];
+                        r = name_set_add(&seen, files[k]);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                continue;
                         dir = dirname_of(m->root, files[k]);
                         if (dir && m->root) {   /* where the root's links lead, not where the host's would */
                                 char *real = root_link_target(m->root, dir);
