@@ -590,75 +590,6 @@ finish:
         return r;
 }
 
-static int catalogue_build_index(Catalogue *c) {
-        for (int pass = 0; pass < 2; pass++) {
-                for (size_t i = 0; i < c->n_entries; i++) {
-                        const Entry *e = &c->entries[i];
-
-                        if (e->state != ENTRY_VALID)
-                                continue;
-                        for (int a = 0; a < _ARCH_MAX; a++) {
-                                if (!(e->descriptor->architecture_mask & (1U << a)))
-                                        continue;
-                                for (int t = 0; t < _INTERFACE_MAX; t++)
-                                        if (e->descriptor->interface_mask & (1U << t)) {
-                                                if (pass == 1)
-                                                        c->index[a][t][c->n_index[a][t]] = e->rank;
-                                                c->n_index[a][t]++;
-                                        }
-                        }
-                }
-                if (pass == 1)
-                        break;
-                for (int a = 0; a < _ARCH_MAX; a++)
-                        for (int t = 0; t < _INTERFACE_MAX; t++) {
-                                if (c->n_index[a][t] > 0) {
-                                        c->index[a][t] = malloc(sizeof(uint32_t) * c->n_index[a][t]);
-                                        if (!c->index[a][t])
-                                                return -ENOMEM;
-                                }
-                                c->n_index[a][t] = 0;
-                        }
-        }
-        return 0;
-}
-
-static int string_compare(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
-static int catalogue_collect_features(Catalogue *c) {
-        uint64_t known = 0;
-        size_t n = 0;
-
-        for (size_t i = 0; i < c->n_entries; i++) {
-                const Descriptor *d = c->entries[i].descriptor;
-
-                if (c->entries[i].state != ENTRY_VALID)
-                        continue;
-                c->architecture_mask |= d->architecture_mask;
-                known |= d->feature_mask;
-                if (strv_length(d->features) == (size_t) __builtin_popcountll(d->feature_mask))
-                        continue;       /* no unknown names: the mask says it all */
-                STRV_FOREACH(f, d->features)
-                        if (feature_from_string(*f) < 0 && !strv_contains(c->features, *f)) {
-                                if (strv_extend(&c->features, *f) < 0)
-                                        return -ENOMEM;
-                                n++;
-                        }
-        }
-        c->feature_mask = known;
-        for (int f = 0; f < _FEATURE_MAX; f++)
-                if (known & (UINT64_C(1) << f)) {
-                        if (strv_extend(&c->features, feature_to_string(f)) < 0)
-                                return -ENOMEM;
-                        n++;
-                }
-        if (n > 0)
-                qsort(c->features, n, sizeof(char *), string_compare);
-        return 0;
-}
-
 static void catalogue_count(Catalogue *c, const Entry *e, int loaded) {
         if (loaded == 1)
                 c->n_reused++;
@@ -818,10 +749,7 @@ static int catalogue_finish(Catalogue *c) {
         r = catalogue_check_files(c);
         if (r < 0)
                 return r;
-        r = catalogue_build_index(c);
-        if (r < 0)
-                return r;
-        return catalogue_collect_features(c);
+        return catalogue_index(c);
 }
 
 /* The common second half of a build or an update: the candidates found become entries, then everything that
@@ -943,9 +871,7 @@ Catalogue *catalogue_free(Catalogue *c) {
         for (size_t i = 0; i < c->n_entries; i++)
                 entry_done(&c->entries[i]);
         free(c->entries);
-        for (int a = 0; a < _ARCH_MAX; a++)
-                for (int t = 0; t < _INTERFACE_MAX; t++)
-                        free(c->index[a][t]);
+        catalogue_index_free(c);
         strv_free(c->dirs);
         free(c->root);
         strv_free(c->features);

@@ -21,6 +21,23 @@ const char *entry_state_to_string(EntryState s) _pure_;
 
 typedef struct Catalogue Catalogue;
 
+/* Candidates whose machine globs (for one architecture) begin with the same literal text: the characters
+ * before the first '*', '?', '[' or '\\'. A glob can only match a machine type that starts with its
+ * literal prefix, so a resolve looks only at the buckets whose prefix starts the requested machine type. */
+typedef struct MachineBucket {
+        const char *prefix;             /* not NUL-terminated at len: points into a descriptor's glob */
+        uint32_t len;
+        uint32_t n;
+        const uint32_t *ranks;          /* rank order, each rank once */
+        int32_t parent;                 /* the bucket of the longest shorter prefix of this one, or -1 */
+} MachineBucket;
+
+typedef struct MachineIndex {
+        MachineBucket *buckets;         /* sorted by prefix, shorter first among equal bytes */
+        size_t n_buckets;
+        uint32_t *ranks;                /* storage for every bucket's ranks */
+} MachineIndex;
+
 /* A referenced image or template, as found on disk at build time. */
 typedef struct FileCheck {
         bool ok;                /* exists, is a regular file (after symlinks) and is readable */
@@ -73,6 +90,8 @@ struct Catalogue {
         /* valid entries by architecture and interface type, each list in rank order */
         uint32_t *index[_ARCH_MAX][_INTERFACE_MAX];
         size_t n_index[_ARCH_MAX][_INTERFACE_MAX];
+        /* the same lists again, bucketed by the literal prefixes of their machine globs */
+        MachineIndex machines[_ARCH_MAX][_INTERFACE_MAX];
 
         uint32_t architecture_mask;     /* over valid entries */
         char **features;                /* every feature name of valid entries, sorted, unique */
@@ -101,6 +120,16 @@ Catalogue *catalogue_free(Catalogue *c);
 static inline void catalogue_freep(Catalogue **c) {
         catalogue_free(*c);
 }
+
+/* The indexes and the feature set of a freshly filled catalogue (catalogue-index.c). Returns 0 or -ENOMEM. */
+int catalogue_index(Catalogue *c);
+void catalogue_index_free(Catalogue *c);
+
+/* The machine buckets of the architecture and interface type whose prefix starts machine: appends up to max
+ * of them to ret. Returns their number, or -E2BIG when there are more than max (the caller then walks the
+ * whole index). */
+int catalogue_machine_buckets(const Catalogue *c, Architecture a, InterfaceType t, const char *machine,
+                              const MachineBucket **ret, size_t max);
 
 /* Looks up an entry by basename. Returns NULL when there is none. */
 const Entry *catalogue_find(const Catalogue *c, const char *name);

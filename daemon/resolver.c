@@ -388,11 +388,110 @@ static bool requires_absent_feature(const Catalogue *c, const Request *req) {
         return false;
 }
 
+/* Where a walk in rank order finds its candidates: every entry, the per-architecture lists of the interface
+ * types in question, or the machine buckets of those lists. Cursors over rank-sorted lists are merged, so
+ * the walk meets candidates in rank order, each once, and never one that cannot match the machine type. */
+#define CURSORS_MAX 64
+
+typedef struct Cursor {
+        const uint32_t *ranks;
+        size_t n, i;
+} Cursor;
+
+typedef struct Candidates {
+        Cursor cursors[CURSORS_MAX];
+        size_t n_cursors;
+        bool everything;                /* no index applies: every entry of the catalogue */
+        size_t next;                    /* with everything */
+} Candidates;
+
+static int candidates_add(Candidates *w, const uint32_t *ranks, size_t n) {
+        if (n == 0)
+                return 0;
+        if (w->n_cursors >= CURSORS_MAX)
+                return -E2BIG;
+        w->cursors[w->n_cursors++] = (Cursor) { .ranks = ranks, .n = n };
+        return 0;
+}
+
+/* The buckets for one machine name, or the whole list when there is no machine. */
+static int candidates_add_list(Candidates *w, const Catalogue *c, Architecture a, InterfaceType t,
+                               const char *machine) {
+        const MachineBucket *buckets[CURSORS_MAX];
+        int n;
+
+        if (!machine)
+                return candidates_add(w, c->index[a][t], c->n_index[a][t]);
+        n = catalogue_machine_buckets(c, a, t, machine, buckets, CURSORS_MAX);
+        for (int i = 0; i < n; i++) {
+                int r = candidates_add(w, buckets[i]->ranks, buckets[i]->n);
+                if (r < 0)
+                        return r;
+        }
+        return n < 0 ? n : 0;
+}
+
+/* The machine as named and, for an alias, what the installed QEMU (or the built-in table) says it stands for:
+ * the two names machine_matches() tries. */
+static int candidates_add_interface(Candidates *w, const Catalogue *c, const Request *req,
+                                    const MatchContext *ctx, InterfaceType t) {
+        const char *versioned = req->machine ? ctx->expanded[req->architecture] : NULL;
+        int r;
+
+        r = candidates_add_list(w, c, req->architecture, t, req->machine);
+        if (r >= 0 && versioned)
+                r = candidates_add_list(w, c, req->architecture, t, versioned);
+        return r;
+}
+
+/* Only valid entries of the requested architecture can match a request that names one; List's include-*
+ * keys want entries no index holds. */
+static void candidates_init(Candidates *w, const Catalogue *c, const Request *req, const MatchContext *ctx,
+                            RequestKind kind) {
+        bool any_interface = kind == REQUEST_FILTER && !req->has_interface;
+        int r = 0;
+
+        /* not the whole struct: the cursors are written as they are added */
+        w->n_cursors = 0;
+        w->everything = false;
+        w->next = 0;
+        if (!req->has_architecture || req->include_invalid || req->include_masked || req->include_shadowed) {
+                w->everything = true;
+                return;
+        }
+        for (int t = 0; t < _INTERFACE_MAX && r >= 0; t++)
+                if (any_interface || t == (req->has_interface ? req->interface : INTERFACE_UEFI))
+                        r = candidates_add_interface(w, c, req, ctx, t);
+        if (r < 0) {
+                w->n_cursors = 0;
+                w->everything = true;
+        }
+}
+
+/* The next candidate in rank order, or NULL. */
+static const Entry *candidates_next(Candidates *w, const Catalogue *c) {
+        uint32_t best = UINT32_MAX;
+
+        if (w->everything)
+                return w->next < c->n_entries ? &c->entries[w->next++] : NULL;
+        for (size_t i = 0; i < w->n_cursors; i++) {
+                const Cursor *k = &w->cursors[i];
+                if (k->i < k->n && k->ranks[k->i] < best)
+                        best = k->ranks[k->i];
+        }
+        if (best == UINT32_MAX)
+                return NULL;
+        for (size_t i = 0; i < w->n_cursors; i++) {
+                Cursor *k = &w->cursors[i];
+                if (k->i < k->n && k->ranks[k->i] == best)
+                        k->i++;
+        }
+        return &c->entries[best];
+}
+
 int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret) {
-        InterfaceType interface = req->has_interface ? req->interface : INTERFACE_UEFI;
-        const uint32_t *index;
         MatchContext ctx;
-        size_t n;
+        Candidates w;
 
         if (!req->has_architecture)
                 return -EINVAL;
@@ -400,15 +499,40 @@ int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret) 
                 return 0;
 
         match_context_init(c, req, &ctx);
-        index = c->index[req->architecture][interface];
-        n = c->n_index[req->architecture][interface];
-        for (size_t i = 0; i < n; i++) {
-                const Entry *e = &c->entries[index[i]];
-
-                if (match_entry(e, req, REQUEST_RESOLVE, &ctx, NULL) > 0) {
+        candidates_init(&w, c, req, &ctx, REQUEST_RESOLVE);
+        for (const Entry *e; (e = candidates_next(&w, c));)
+                if (e->state == ENTRY_VALID && match_entry(e, req, REQUEST_RESOLVE, &ctx, NULL) > 0) {
                         *ret = e;
                         return 1;
                 }
+        return 0;
+}
+
+static bool filter_includes(const Entry *e, const Request *req, const MatchContext *ctx) {
+        switch (e->state) {
+        case ENTRY_MASKED:
+                return req->include_masked;
+        case ENTRY_INVALID:
+                return req->include_invalid;
+        default:
+                return match_entry(e, req, REQUEST_FILTER, ctx, NULL) > 0;
+        }
+}
+
+int resolver_filter(const Catalogue *c, const Request *req, ResolverFilterFunc f, void *userdata) {
+        MatchContext ctx;
+        Candidates w;
+        int r;
+
+        if (requires_absent_feature(c, req) && !req->include_invalid && !req->include_masked &&
+            !req->include_shadowed)
+                return 0;
+        match_context_init(c, req, &ctx);
+        candidates_init(&w, c, req, &ctx, REQUEST_FILTER);
+        for (const Entry *e; (e = candidates_next(&w, c));) {
+                r = f(e, filter_includes(e, req, &ctx), userdata);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

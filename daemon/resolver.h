@@ -96,6 +96,14 @@ int resolver_match(const Catalogue *c, const Entry *e, const Request *req, Reque
  * nothing matches, -EINVAL when the request has no architecture. */
 int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret);
 
+/* Called in rank order with each entry a List filter may include, and whether it does. */
+typedef int (*ResolverFilterFunc)(const Entry *e, bool included, void *userdata);
+
+/* The List walk: with an architecture and without include-* keys, only the entries the indexes hold for it
+ * (and for the machine type, when one is given) are visited; otherwise every entry. Returns 0, or the first
+ * negative value f returned. */
+int resolver_filter(const Catalogue *c, const Request *req, ResolverFilterFunc f, void *userdata);
+
 typedef enum VerdictKind {
         VERDICT_SELECTED,
         VERDICT_ELIGIBLE,

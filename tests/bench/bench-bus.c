@@ -1123,7 +1123,7 @@ static int bench_size(const Options *o, Context *ctx, unsigned n, Result *res) {
         res->n = n;
         if (!log_path)
                 return -ENOMEM;
-        r = tree_create(ctx->dir, "tree", n, &t);
+        r = tree_create(ctx->dir, "tree", n, n / 4, &t);
         if (r < 0)
                 return r;
         printf("tree:      %s: %u files, %u images\n", t.root, t.n_share + t.n_etc, t.n_images);

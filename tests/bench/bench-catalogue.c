@@ -154,22 +154,51 @@ static int bench_rebuild(Tree *t, Catalogue **current, Result *res) {
         return 0;
 }
 
-/* Median nanoseconds per resolver_resolve() call over batches, each long enough to time accurately. The
- * result must be expected (1 or 0); returns -EBADMSG when it is not. */
-static int bench_resolve(const Catalogue *c, const Request *req, int expected, double *ret_ns,
-                         size_t *ret_calls) {
+typedef int (*ResolveFunc)(const Catalogue *c, const Request *req, const Entry **ret);
+
+/* How 0.1 resolved: every candidate of the architecture and interface list in rank order, for comparison. */
+static int resolve_by_walk(const Catalogue *c, const Request *req, const Entry **ret) {
+        const uint32_t *index = c->index[req->architecture][INTERFACE_UEFI];
+
+        for (size_t i = 0; i < c->n_index[req->architecture][INTERFACE_UEFI]; i++)
+                if (resolver_match(c, &c->entries[index[i]], req, REQUEST_RESOLVE, NULL) > 0) {
+                        *ret = &c->entries[index[i]];
+                        return 1;
+                }
+        return 0;
+}
+
+static int count_listed(const Entry *e, bool included, void *userdata) {
+        *(size_t *) userdata += included;
+        return 0;
+}
+
+/* A List with a filter, counted as a resolve: 1 when it lists anything. */
+static int resolve_by_list(const Catalogue *c, const Request *req, const Entry **ret) {
+        size_t n = 0;
+
+        assert(resolver_filter(c, req, count_listed, &n) == 0);
+        *ret = NULL;
+        return n > 0;
+}
+
+/* Median nanoseconds per call over batches, each long enough to time accurately, calling f with the
+ * requests in turn. Every result must be expected (1 or 0); returns -EBADMSG when one is not. */
+static int bench_resolve_with(ResolveFunc f, const Catalogue *c, const Request *reqs, size_t n_reqs,
+                              int expected, double *ret_ns, size_t *ret_calls) {
         static double per_call[RESOLVE_CALLS];
         const Entry *e = NULL;
-        size_t batch = 1, n_batches = 0, calls = 0;
+        size_t batch = 1, n_batches = 0, calls = 0, k = 0;
         uint64_t start = now_nsec();
 
-        if (resolver_resolve(c, req, &e) != expected)
-                return -EBADMSG;
+        for (size_t i = 0; i < n_reqs; i++)
+                if (f(c, &reqs[i], &e) != expected)
+                        return -EBADMSG;
         /* calibrate: double the batch until it is long enough */
         for (;;) {
                 uint64_t t0 = now_nsec();
                 for (size_t i = 0; i < batch; i++)
-                        assert(resolver_resolve(c, req, &e) == expected);
+                        assert(f(c, &reqs[k++ % n_reqs], &e) == expected);
                 if (now_nsec() - t0 >= RESOLVE_BATCH_NSEC || batch >= RESOLVE_CALLS / RESOLVE_MIN_BATCHES)
                         break;
                 batch *= 2;
@@ -178,13 +207,18 @@ static int bench_resolve(const Catalogue *c, const Request *req, int expected, d
                (calls < RESOLVE_CALLS && now_nsec() - start < RESOLVE_BUDGET_NSEC)) {
                 uint64_t t0 = now_nsec();
                 for (size_t i = 0; i < batch; i++)
-                        assert(resolver_resolve(c, req, &e) == expected);
+                        assert(f(c, &reqs[k++ % n_reqs], &e) == expected);
                 per_call[n_batches++] = (double) (now_nsec() - t0) / (double) batch;
                 calls += batch;
         }
         *ret_ns = median(per_call, n_batches);
         *ret_calls = calls;
         return 0;
+}
+
+static int bench_resolve(const Catalogue *c, const Request *req, int expected, double *ret_ns,
+                         size_t *ret_calls) {
+        return bench_resolve_with(resolver_resolve, c, req, 1, expected, ret_ns, ret_calls);
 }
 
 /* x86_64, machine pc-q35-9.2, secure-boot required; with worst_case, also a feature nobody has. */
@@ -263,7 +297,7 @@ static int bench_size(unsigned n, bool keep, Result *res) {
 
         *res = (Result) { .n = n };
         printf("\n== N = %u\n", n);
-        r = tree_create(NULL, "bench-catalogue", n, &t);
+        r = tree_create(NULL, "bench-catalogue", n, 0, &t);
         if (r < 0) {
                 fprintf(stderr, "Failed to create the tree: %s\n", strerror(-r));
                 return r;
@@ -283,6 +317,93 @@ finish:
         else if (tree_remove(&t) < 0)
                 fprintf(stderr, "Failed to remove '%s': %m, ignoring.\n", t.root);
         return r;
+}
+
+/* ---- decoys ahead of the answer ------------------------------------------------------------------------ */
+
+#define DECOY_BASE 10000U
+#define N_MACHINES 8
+
+typedef struct DecoyResult {
+        unsigned decoys, n, answer_rank;
+        double resolve_ns, list_ns, walk_ns, worst_ns;
+} DecoyResult;
+
+/* Requests naming each versioned machine type of tree_machine(), with secure-boot required. */
+static int machine_requests(Request reqs[static N_MACHINES]) {
+        for (unsigned i = 0; i < N_MACHINES; i++) {
+                reqs[i] = (Request) { .has_architecture = true, .architecture = ARCH_X86_64,
+                                      .machine = strdup(tree_machine(i)) };
+                if (!reqs[i].machine || request_set_feature(&reqs[i], "secure-boot", true) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int bench_decoys_with(const Catalogue *c, Request reqs[static N_MACHINES], DecoyResult *res) {
+        _cleanup_(request_done) Request worst = {};
+        const Entry *e = NULL;
+        size_t calls;
+        int r;
+
+        for (unsigned i = 0; i < N_MACHINES; i++)
+                if (resolver_resolve(c, &reqs[i], &e) != 1 || !streq(e->name, EXPECTED)) {
+                        fprintf(stderr, "'%s' did not resolve to '%s'\n", reqs[i].machine, EXPECTED);
+                        return -EBADMSG;
+                }
+        res->answer_rank = e->rank;
+        r = request_make(true, &worst);
+        if (r < 0)
+                return r;
+        if ((r = bench_resolve_with(resolver_resolve, c, reqs, N_MACHINES, 1, &res->resolve_ns, &calls)) < 0 ||
+            (r = bench_resolve_with(resolve_by_list, c, reqs, N_MACHINES, 1, &res->list_ns, &calls)) < 0 ||
+            (r = bench_resolve_with(resolve_by_walk, c, reqs, N_MACHINES, 1, &res->walk_ns, &calls)) < 0 ||
+            (r = bench_resolve(c, &worst, 0, &res->worst_ns, &calls)) < 0)
+                return r;
+        printf("decoys:    %u ahead of %s (rank %u) in %u: resolve %.1f ns, List filter %.1f ns, "
+               "0.1's walk %.1f ns, no match %.1f ns\n", res->decoys, EXPECTED, res->answer_rank, res->n,
+               res->resolve_ns, res->list_ns, res->walk_ns, res->worst_ns);
+        return 0;
+}
+
+/* A tree of DECOY_BASE descriptors plus the decoys; Resolve and List over requests that each name another
+ * versioned machine type. */
+static int bench_decoys(unsigned decoys, bool keep, DecoyResult *res) {
+        _cleanup_(tree_done) Tree t = {};
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        Request reqs[N_MACHINES] = {};
+        int r;
+
+        *res = (DecoyResult) { .decoys = decoys, .n = DECOY_BASE + decoys };
+        r = tree_create(NULL, "bench-catalogue", res->n, decoys, &t);
+        if (r >= 0)
+                r = catalogue_build((char **) search_dirs, t.root, NULL, &c);
+        if (r >= 0)
+                r = machine_requests(reqs);
+        if (r >= 0)
+                r = bench_decoys_with(c, reqs, res);
+        for (unsigned i = 0; i < N_MACHINES; i++)
+                request_done(&reqs[i]);
+        if (r < 0)
+                fprintf(stderr, "%u decoys failed: %s\n", decoys, strerror(-r));
+        if (keep && t.root)
+                printf("kept:      %s\n", t.root);
+        else if (t.root && tree_remove(&t) < 0)
+                fprintf(stderr, "Failed to remove '%s': %m, ignoring.\n", t.root);
+        return r;
+}
+
+static void print_decoys(const DecoyResult *res, size_t n) {
+        printf("\n%8s %8s %6s %11s %11s %13s %13s\n", "decoys", "N", "rank", "resolve ns", "list ns",
+               "0.1 walk ns", "no-match ns");
+        for (size_t i = 0; i < n; i++)
+                printf("%8u %8u %6u %11.1f %11.1f %13.1f %13.1f\n", res[i].decoys, res[i].n, res[i].answer_rank,
+                       res[i].resolve_ns, res[i].list_ns, res[i].walk_ns, res[i].worst_ns);
+        if (n < 2)
+                return;
+        double ratio = res[n - 1].resolve_ns / res[0].resolve_ns;
+        printf("  %s  resolve with %u decoys / with %u = %.3f <= 1.1 (flat)\n", ratio <= 1.1 ? "PASS" : "MISS",
+               res[n - 1].decoys, res[0].decoys, ratio);
 }
 
 static const char *verdict(bool ok) {
@@ -343,15 +464,17 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "sizes", required_argument, NULL, 's' },
                 { "keep", no_argument, NULL, 'k' },
+                { "decoys", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        unsigned sizes[16] = { 10, 1000, 10000 };
+        unsigned sizes[16] = { 10, 1000, 10000 }, decoys[16] = { 0, 100, 2500, 10000 };
         Result results[ELEMENTSOF(sizes)];
-        int n_sizes = 3, c;
+        DecoyResult decoy_results[ELEMENTSOF(decoys)];
+        int n_sizes = 3, n_decoys = 4, c;
         bool keep = false;
 
-        while ((c = getopt_long(argc, argv, "s:kh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "s:kD:h", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         n_sizes = tree_parse_sizes(optarg, sizes, ELEMENTSOF(sizes));
@@ -365,8 +488,19 @@ int main(int argc, char *argv[]) {
                 case 'k':
                         keep = true;
                         break;
+                case 'D':
+                        n_decoys = streq(optarg, "none") ? 0 :
+                                   tree_parse_counts(optarg, 0, TREE_SIZE_MAX - DECOY_BASE, decoys,
+                                                     ELEMENTSOF(decoys));
+                        if (n_decoys < 0) {
+                                fprintf(stderr, "Invalid --decoys '%s': up to %zu counts up to %u, or 'none'.\n",
+                                        optarg, ELEMENTSOF(decoys), TREE_SIZE_MAX - DECOY_BASE);
+                                return EXIT_FAILURE;
+                        }
+                        break;
                 case 'h':
-                        printf("%s [--sizes 10,1000,10000] [--keep]\n", program_invocation_short_name);
+                        printf("%s [--sizes 10,1000,10000] [--decoys 0,100,2500,10000|none] [--keep]\n",
+                               program_invocation_short_name);
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
@@ -381,5 +515,11 @@ int main(int argc, char *argv[]) {
                 if (bench_size(sizes[i], keep, &results[i]) < 0)
                         return EXIT_FAILURE;
         print_summary(results, (size_t) n_sizes);
+        printf("\n== decoys: %u descriptors plus D x86_64/uefi ones ahead of the answer, failing only on the "
+               "machine glob; requests cycle through %d versioned machine types\n", DECOY_BASE, N_MACHINES);
+        for (int i = 0; i < n_decoys; i++)
+                if (bench_decoys(decoys[i], keep, &decoy_results[i]) < 0)
+                        return EXIT_FAILURE;
+        print_decoys(decoy_results, (size_t) n_decoys);
         return EXIT_SUCCESS;
 }

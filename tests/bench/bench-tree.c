@@ -111,6 +111,22 @@ static const Variant bulk_variants[] = {
           .features = { "verbose-dynamic" } },
 };
 
+/* The decoys' variant: EXPECTED's but for its machine globs. */
+static const Variant decoy_variant = {
+        "OVMF for x86_64, Secure Boot and SMM, MS certs enrolled, one machine type", "x86_64", { "uefi" },
+        FLASH_SPLIT(FW "OVMF/OVMF_CODE_4M.ms.fd", FW "OVMF/OVMF_VARS_4M.ms.fd", "raw"),
+        .features = { "acpi-s3", "amd-sev", "enrolled-keys", "requires-smm", "secure-boot", "verbose-dynamic" },
+};
+
+static const char *const request_machines[] = {
+        "pc-q35-9.0", "pc-q35-9.1", "pc-q35-9.2", "pc-q35-10.0", "pc-q35-10.1", "pc-q35-10.2", "pc-q35-11.0",
+        "pc-q35-11.1",
+};
+
+const char *tree_machine(unsigned i) {
+        return request_machines[i % ELEMENTSOF(request_machines)];
+}
+
 /* How one generated file departs from its variant. */
 typedef struct Variation {
         unsigned build;                 /* 0: a distribution file, shown as is */
@@ -119,6 +135,7 @@ typedef struct Variation {
         bool broken;                    /* an unknown device: listed as invalid */
         bool missing_image;             /* refers to an image that is not installed */
         const char *origin;             /* NULL, or who wrote it ("local") */
+        unsigned decoy;                 /* > 0: the machine globs of the k-th decoy */
         unsigned revision;              /* > 0 after an incremental change: also pads the file */
 } Variation;
 
@@ -138,6 +155,15 @@ static void render_machines(StrBuf *b, const Variant *v, const Variation *x) {
         char buf[ELEMENTSOF(v->machines) * 2][64];
         size_t n = 0;
 
+        if (x->decoy > 0) {
+                /* older versioned types and a downstream one: what a build per machine type lists */
+                unsigned k = x->decoy;
+                snprintf(buf[0], sizeof(buf[0]), "pc-q35-%u.%u", 2 + k % 7, k / 7 % 3);
+                snprintf(buf[1], sizeof(buf[1]), "pc-q35-rhel%u.%u.0", 7 + k % 2, k / 2 % 10);
+                snprintf(buf[2], sizeof(buf[2]), k % 3 == 0 ? "pc-q35-%u.*" : "pc-i440fx-%u.*", 2 + k % 7);
+                render_list(b, "            ", (const char *const[]) { buf[0], buf[1], buf[2] }, 3);
+                return;
+        }
         if (!x->narrow) {
                 render_list(b, "            ", v->machines, ELEMENTSOF(v->machines));
                 return;
@@ -258,6 +284,10 @@ void tree_done(Tree *t) {
 }
 
 int tree_parse_sizes(const char *s, unsigned *sizes, size_t max) {
+        return tree_parse_counts(s, TREE_SIZE_MIN, TREE_SIZE_MAX, sizes, max);
+}
+
+int tree_parse_counts(const char *s, unsigned min, unsigned max_value, unsigned *counts, size_t max) {
         size_t n = 0;
 
         for (const char *p = s; *p;) {
@@ -266,10 +296,10 @@ int tree_parse_sizes(const char *s, unsigned *sizes, size_t max) {
 
                 errno = 0;
                 v = strtoul(p, &end, 10);
-                if (errno != 0 || end == p || v < TREE_SIZE_MIN || v > TREE_SIZE_MAX || n >= max ||
+                if (errno != 0 || end == p || v < min || v > max_value || n >= max ||
                     (*end != ',' && *end != 0))
                         return -EINVAL;
-                sizes[n++] = (unsigned) v;
+                counts[n++] = (unsigned) v;
                 p = *end ? end + 1 : end;
         }
         return n > 0 ? (int) n : -EINVAL;
@@ -312,6 +342,15 @@ static int tree_write_bulk(Tree *t) {
         char name[64];
         int r;
 
+        for (unsigned k = 1; k <= t->n_decoys; k++) {
+                Variation x = { .build = k, .decoy = k };
+
+                snprintf(name, sizeof(name), "30-decoy-%05u.json", k);
+                r = tree_write(t->share, name, &decoy_variant, &x);
+                if (r < 0)
+                        return r;
+                t->n_share++;
+        }
         for (unsigned j = 1; j <= t->n_bulk; j++) {
                 Variation x = bulk_variation(j);
 
@@ -399,8 +438,8 @@ static int tree_write_images(Tree *t) {
         return r;
 }
 
-int tree_create(const char *dir, const char *prefix, unsigned n, Tree *ret) {
-        _cleanup_(tree_done) Tree t = { .n = n };
+int tree_create(const char *dir, const char *prefix, unsigned n, unsigned decoys, Tree *ret) {
+        _cleanup_(tree_done) Tree t = { .n = n, .n_decoys = decoys };
         _cleanup_(freep) char *template = strdup_printf("%s.XXXXXX", prefix);
         const char *tmp = getenv("TMPDIR");
         int r;
@@ -422,7 +461,9 @@ int tree_create(const char *dir, const char *prefix, unsigned n, Tree *ret) {
                 return r;
 
         t.n_local = n / 500;
-        t.n_bulk = n - ELEMENTSOF(distribution) - t.n_local;
+        if (n < ELEMENTSOF(distribution) + t.n_local + decoys)
+                return -EINVAL;
+        t.n_bulk = n - ELEMENTSOF(distribution) - t.n_local - decoys;
         for (size_t i = 0; i < ELEMENTSOF(distribution); i++) {
                 Variation x = {};
 
