@@ -655,9 +655,11 @@ static const char *const callee_names[_CALLEE_MAX] = {
         [CALLEE_STAND_IN_PING] = "Ping, stand-in",
 };
 
-/* x86_64, machine pc-q35-9.2, secure-boot required: the enrolled x86_64 descriptor in every tree. */
+/* x86_64, secure-boot required, and each call (per thread) another versioned machine type: EXPECTED in
+ * every tree, behind the tree's decoys, and no cache of whole requests can answer it. */
 static int call_new(sd_bus *bus, Callee t, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        static _Thread_local unsigned n_calls;
         int r;
 
         if (t == CALLEE_PING || t == CALLEE_STAND_IN_PING)
@@ -667,7 +669,7 @@ static int call_new(sd_bus *bus, Callee t, sd_bus_message **ret) {
                                            BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Resolve");
         if (r >= 0)
                 r = sd_bus_message_append(m, "a{sv}", 3, "architecture", "s", "x86_64", "machine", "s",
-                                          "pc-q35-9.2", "features", "a{sb}", 1, "secure-boot", 1);
+                                          tree_machine(n_calls++), "features", "a{sb}", 1, "secure-boot", 1);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);
@@ -1123,10 +1125,12 @@ static int bench_size(const Options *o, Context *ctx, unsigned n, Result *res) {
         res->n = n;
         if (!log_path)
                 return -ENOMEM;
+        /* DESIGN section 8: a quarter of the catalogue (2,500 of 10,000) ahead of the answer */
         r = tree_create(ctx->dir, "tree", n, n / 4, &t);
         if (r < 0)
                 return r;
-        printf("tree:      %s: %u files, %u images\n", t.root, t.n_share + t.n_etc, t.n_images);
+        printf("tree:      %s: %u files, %u images; %u x86_64/uefi decoys ahead of the answer, failing only "
+               "on the machine glob\n", t.root, t.n_share + t.n_etc, t.n_images, t.n_decoys);
         r = daemon_start(o->daemon, t.root, log_path, &service);
         if (r >= 0)
                 r = service_wait(ctx->bus, BUS_NAME, &service, log_path);
@@ -1188,16 +1192,16 @@ static void print_summary(const Result *res, size_t n) {
                 const Series *s = res[i].series;
                 double ratio = s[CALLEE_DAEMON].median_us / s[CALLEE_STAND_IN].median_us;
 
-                printf("  %s  N = %u: Resolve median %.1f us = %.3fx the stand-in's %.1f us (<= 1.1x)\n",
-                       verdict(ratio <= 1.1), res[i].n, s[CALLEE_DAEMON].median_us, ratio,
+                printf("  %s  N = %u: Resolve median %.1f us = %.3fx the stand-in's %.1f us (<= 1.05x)\n",
+                       verdict(ratio <= 1.05), res[i].n, s[CALLEE_DAEMON].median_us, ratio,
                        s[CALLEE_STAND_IN].median_us);
         }
         for (size_t i = 0; i < n; i++) {
                 const Rate *r = res[i].rate[1];
                 double ratio = r[0].per_sec / r[1].per_sec;
 
-                printf("  %s  N = %u: %u-client throughput %.0f/s = %.3fx the stand-in's %.0f/s (>= 0.9x)\n",
-                       verdict(ratio >= 0.9), res[i].n, CLIENTS_MAX, r[0].per_sec, ratio, r[1].per_sec);
+                printf("  %s  N = %u: %u-client throughput %.0f/s = %.3fx the stand-in's %.0f/s (>= 0.95x)\n",
+                       verdict(ratio >= 0.95), res[i].n, CLIENTS_MAX, r[0].per_sec, ratio, r[1].per_sec);
         }
 }
 
