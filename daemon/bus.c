@@ -617,6 +617,37 @@ static int reply_too_large(sd_bus_error *error, const char *what, const char *ho
                                  how);
 }
 
+/* Resolve answers the same few descriptors again and again: their object paths are kept by name (a path
+ * depends on nothing else), which saves encoding and allocating one per call. */
+static const char *object_path_memo(PathMemo *memo, const char *name) {
+        PathMemoSlot *slot;
+
+        for (size_t i = 0; i < PATH_MEMO_SLOTS; i++)
+                if (memo->slots[i].name && streq(memo->slots[i].name, name))
+                        return memo->slots[i].path;
+        slot = &memo->slots[memo->next];
+        free(slot->name);
+        free(slot->path);
+        slot->name = strdup(name);
+        slot->path = firmware_path(name);
+        if (!slot->name || !slot->path) {
+                free(slot->name);
+                free(slot->path);
+                *slot = (PathMemoSlot) {};
+                return NULL;
+        }
+        memo->next = (memo->next + 1) % PATH_MEMO_SLOTS;
+        return slot->path;
+}
+
+void bus_path_memo_done(PathMemo *memo) {
+        for (size_t i = 0; i < PATH_MEMO_SLOTS; i++) {
+                free(memo->slots[i].name);
+                free(memo->slots[i].path);
+        }
+        *memo = (PathMemo) {};
+}
+
 /* ---- Manager methods ----------------------------------------------------------------------------------- */
 
 static int reply_no_match(Manager *m, const Request *req, sd_bus_error *error) {
@@ -671,6 +702,7 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(request_done) Request req = {};
         Manager *m = userdata;
+        const char *path;
         const Entry *e;
         int r;
 
@@ -683,9 +715,12 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r == 0)
                 return reply_no_match(m, &req, error);
 
+        path = object_path_memo(&m->paths, e->name);
+        if (!path)
+                return -ENOMEM;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = append_object_path(reply, e);
+                r = sd_bus_message_append_basic(reply, 'o', path);
         if (r >= 0)
                 r = append_entry_dict(reply, e, m->generation);
         if (r < 0)

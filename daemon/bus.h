@@ -45,5 +45,8 @@ int bus_emit_changes(Manager *m, char **added, char **removed, char **modified);
 /* Announces new machine aliases (PropertiesChanged of MachineAliases). Returns 0 or -errno. */
 int bus_emit_machines_changed(Manager *m);
 
+/* Frees the object paths kept for Resolve. */
+void bus_path_memo_done(PathMemo *memo);
+
 /* Answers every Reload still waiting for polkit with an error, before the manager goes away. */
 void bus_polkit_cancel_all(Manager *m);

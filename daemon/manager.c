@@ -69,6 +69,7 @@ Manager *manager_free(Manager *m) {
         strv_free(m->link_entries);
         name_set_done(&m->pending_names);
         name_set_done(&m->link_dirs);
+        bus_path_memo_done(&m->paths);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         catalogue_free(m->catalogue);

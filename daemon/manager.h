@@ -23,6 +23,19 @@ typedef struct PolkitQuery PolkitQuery;
 /* Retrying a failed watch backs off from every poll to every this many polls. */
 #define MANAGER_WATCH_RETRY_POLLS_MAX 12U
 
+#define PATH_MEMO_SLOTS 8U
+
+/* Object paths of recently resolved descriptors, by name (bus.c). */
+typedef struct PathMemoSlot {
+        char *name;
+        char *path;
+} PathMemoSlot;
+
+typedef struct PathMemo {
+        PathMemoSlot slots[PATH_MEMO_SLOTS];
+        size_t next;
+} PathMemo;
+
 /* How long changes are collected before the catalogue is rebuilt, counted from the first one. */
 #define MANAGER_DEBOUNCE_USEC_DEFAULT (50 * 1000ULL)
 
@@ -38,6 +51,7 @@ typedef struct Manager {
         uint64_t generation;            /* +1 for each catalogue change that was announced */
         char instance_id[SD_ID128_STRING_MAX];  /* new each start: generations count from 0 again */
 
+        PathMemo paths;                 /* object paths Resolve answered with */
         PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
         unsigned n_polkit_queries;
 
