@@ -728,17 +728,6 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static bool list_includes(const Manager *m, const Entry *e, const Request *req) {
-        switch (e->state) {
-        case ENTRY_MASKED:
-                return req->include_masked;
-        case ENTRY_INVALID:
-                return req->include_invalid;
-        default:
-                return resolver_match(m->catalogue, e, req, REQUEST_FILTER, NULL) > 0;
-        }
-}
-
 static int append_list_item(sd_bus_message *reply, const Entry *e, uint64_t generation) {
         int r;
 
@@ -782,11 +771,35 @@ static int list_item(sd_bus_message *reply, const Request *req, const Entry *e, 
                           append_list_item(reply, e, generation);
 }
 
+typedef struct ListWalk {
+        sd_bus_message *reply;
+        const Request *req;
+        uint64_t generation;
+        size_t seen, sent, size;        /* items before and in the page, and the reply's size bound so far */
+} ListWalk;
+
+static int list_entry(const Entry *e, bool included, void *userdata) {
+        ListWalk *w = userdata;
+        int r = 0;
+
+        if (w->req->limit > 0 && w->sent >= w->req->limit)
+                return 0;               /* the page is full */
+        if (included)
+                r = list_item(w->reply, w->req, e, NULL, w->generation, &w->seen, &w->sent, &w->size);
+        /* what a mask hides is represented by the mask (include-masked) */
+        if (w->req->include_shadowed && e->state != ENTRY_MASKED)
+                STRV_FOREACH(sh, e->shadowed)
+                        if (r >= 0)
+                                r = list_item(w->reply, w->req, e, *sh, w->generation, &w->seen, &w->sent,
+                                              &w->size);
+        return r < 0 ? r : 0;
+}
+
 static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(request_done) Request req = {};
         Manager *m = userdata;
-        size_t seen = 0, sent = 0, size = 64;
+        ListWalk w = { .req = &req, .generation = m->generation, .size = 64 };
         int r;
 
         r = bus_read_request(msg, true, &req, error);
@@ -799,25 +812,15 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         request_look_up_paths(&req, m->catalogue);
 
         r = sd_bus_message_new_method_return(msg, &reply);
+        w.reply = reply;
         if (r >= 0)
                 r = sd_bus_message_append(reply, "t", m->generation);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(oa{sv})");
-        for (size_t i = 0; r >= 0 && i < m->catalogue->n_entries; i++) {
-                const Entry *e = &m->catalogue->entries[i];
-
-                if (req.limit > 0 && sent >= req.limit)
-                        break;
-                if (list_includes(m, e, &req))
-                        r = list_item(reply, &req, e, NULL, m->generation, &seen, &sent, &size);
-                /* what a mask hides is represented by the mask (include-masked) */
-                if (req.include_shadowed && e->state != ENTRY_MASKED)
-                        STRV_FOREACH(sh, e->shadowed)
-                                if (r >= 0)
-                                        r = list_item(reply, &req, e, *sh, m->generation, &seen, &sent, &size);
-        }
+        if (r >= 0)
+                r = resolver_filter(m->catalogue, &req, list_entry, &w);
         if (r == -ENOBUFS) {
-                size_t page = sent > 0 ? sent : 1;
+                size_t page = w.sent > 0 ? w.sent : 1;
                 _cleanup_(freep) char *how = strdup_printf(
                         "ask for pages with the List keys 'offset' and 'limit' (u), for example limit=%zu, "
                         "then offset=%zu", page, (size_t) req.offset + page);

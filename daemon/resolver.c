@@ -515,7 +515,7 @@ static bool filter_includes(const Entry *e, const Request *req, const MatchConte
         case ENTRY_INVALID:
                 return req->include_invalid;
         default:
-                return match_entry(e, req, REQUEST_FILTER, ctx, NULL) > 0;
+                return e->state == ENTRY_VALID && match_entry(e, req, REQUEST_FILTER, ctx, NULL) > 0;
         }
 }
 
