@@ -176,13 +176,16 @@ class TestHostileFiles(FileTestCase):
         os.makedirs(self.path('opt/fw'))
         target = self.path('opt/fw/real.json')
         self.write_descriptor(target, flash('CODE.fd', 'VARS.fd', features=['acpi-s3']))
-        self.drop('51-linked.json', lambda p: os.symlink(target, p))
+        # absolute, as distributions link: inside the --root, so it leads to the file written above
+        self.drop('51-linked.json', lambda p: os.symlink('/opt/fw/real.json', p))
         # the target's directory is watched from now on, and the link looked at once more: wait for that
         wait_until(lambda: len(self.rebuild_lines()) == 2, what='the link looked at again once watched')
+        self.assertIn('51-linked.json', [d['name'] for _, d in self.list()[1]])     # it is read, not dangling
         self.assert_unrelated_activity_ignored([self.path(f'opt/fw/other-{i}.txt') for i in range(3)])
 
     def assert_unrelated_activity_ignored(self, paths):
         generation = int(self.prop('Generation'))
+        rebuilds_before = len(self.rebuild_lines())
         for p in paths:
             with open(p, 'w') as f:
                 f.write('x')
@@ -197,7 +200,11 @@ class TestHostileFiles(FileTestCase):
                    for m, _, a in self.signals if m == 'CatalogueChanged' and int(a[0]) > generation]
         self.assertEqual(changes, [(generation + 1, ['52-marker.json'], [], [])],
                          'unrelated activity changed the catalogue')
-        self.assertIn(': update of 1 names, 1 parsed, ', self.rebuild_lines()[-1])
+        # one rebuild since the writes, the marker's: the writes made none of their own, not even one that
+        # looked at a link again and found nothing changed
+        new_rebuilds = self.rebuild_lines()[rebuilds_before:]
+        self.assertEqual(len(new_rebuilds), 1, new_rebuilds)
+        self.assertIn(': update of 1 names, 1 parsed, ', new_rebuilds[0])
         self.assert_serving()
 
     def rebuild_lines(self):
