@@ -35,11 +35,16 @@ GOOD = {
 }
 
 
-def run(*args, timeout=30):
-    p = subprocess.run([*WRAPPER, CTL, *args], capture_output=True, text=True, timeout=timeout * (10 if WRAPPER else 1))
-    if WRAPPER:     # valgrind's own notes ("--123-- WARNING: unhandled ... syscall" for pidfd_open) are not ours
+def without_wrapper_notes(p):
+    """valgrind's own notes ("--123-- WARNING: unhandled ... syscall" for pidfd_open) are not ours."""
+    if WRAPPER and isinstance(p.stderr, str):
         p.stderr = ''.join(line for line in p.stderr.splitlines(True) if not re.match(r'--\d+-- ', line))
     return p
+
+
+def run(*args, timeout=30):
+    return without_wrapper_notes(subprocess.run([*WRAPPER, CTL, *args], capture_output=True, text=True,
+                                                timeout=timeout * (10 if WRAPPER else 1)))
 
 
 class TestValidate(unittest.TestCase):
@@ -396,8 +401,8 @@ class TestOffline(unittest.TestCase):
 
 
 def run_in(cwd, *args, env=None, **kw):
-    return subprocess.run([*WRAPPER, CTL, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=30 * (10 if WRAPPER else 1), **kw)
+    return without_wrapper_notes(subprocess.run([*WRAPPER, CTL, *args], capture_output=True, text=True, cwd=cwd,
+                                                env=env, timeout=30 * (10 if WRAPPER else 1), **kw))
 
 
 def on_terminal(*args, env):
