@@ -7,18 +7,7 @@
 #include <unistd.h>
 
 #include "launch.h"
-
-static int fail_launch(const char *fmt, ...) _printf_(1, 2);
-static int fail_launch(const char *fmt, ...) {
-        va_list ap;
-
-        fprintf(stderr, "%s: ", program_invocation_short_name);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return -EINVAL;
-}
+#include "output.h"
 
 /* One word for a POSIX shell: bare when it is made of harmless characters, single-quoted otherwise. */
 static void print_word(FILE *f, const char *s, bool first) {
@@ -127,9 +116,9 @@ int launch_print_qemu(const Entry *e, const char *machine, const char *nvram, FI
         int r;
 
         if (!d || d->device < 0)
-                return fail_launch("%s has no usable mapping", e->name);
+                return output_fail("%s has no usable mapping", e->name);
         if (needs_varstore(d) && !nvram)
-                return fail_launch("%s keeps variables in a per-VM file: give its path with --nvram=PATH "
+                return output_fail("%s keeps variables in a per-VM file: give its path with --nvram=PATH "
                                    "(make one with 'fwregistryctl nvram create PATH')", e->name);
         r = qemu_argv(e, machine, nvram, &argv);
         if (r < 0)
@@ -156,7 +145,7 @@ int launch_print_libvirt(const Entry *e, const char *nvram, FILE *f) {
         const Descriptor *d = e->descriptor;
 
         if (!d || d->device < 0)
-                return fail_launch("%s has no usable mapping", e->name);
+                return output_fail("%s has no usable mapping", e->name);
         switch (d->device) {
         case DEVICE_FLASH:
                 fprintf(f, "<loader readonly='%s' secure='%s' type='pflash' format='%s'%s>",
@@ -190,7 +179,7 @@ int launch_print_libvirt(const Entry *e, const char *nvram, FILE *f) {
                 fputs("</kernel>\n", f);
                 return 0;
         default:
-                return fail_launch("%s is an IGVM file, which a domain's <os> cannot name; use "
+                return output_fail("%s is an IGVM file, which a domain's <os> cannot name; use "
                                    "--output=qemu", e->name);
         }
 }
@@ -231,7 +220,7 @@ int launch_nvram_create(const Entry *e, const char *path, bool *ret_reflinked) {
         int r;
 
         if (!d || !needs_varstore(d))
-                return fail_launch("%s keeps no variables in a file of the VM's: there is nothing to create",
+                return output_fail("%s keeps no variables in a file of the VM's: there is nothing to create",
                                    e->name);
         source = d->mode == FLASH_MODE_COMBINED ? d->executable.filename : d->nvram_template.filename;
         in = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -1,21 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* fwregistryctl's side of the D-Bus API: requests turned into a{sv}, replies turned back into catalogue
- * entries so that the daemon's answers print exactly like --offline ones. */
+/* fwregistryctl's side of the D-Bus API: requests turned into a{sv}, each Manager method called, errors
+ * printed in the client's words; replies become catalogue entries in remote-reply.c. */
 
 #include <systemd/sd-bus.h>
 
+#include "remote-reply.h"
 #include "resolver.h"
-
-/* An entry decoded from a result dictionary; owns everything it points to. */
-typedef struct RemoteEntry {
-        Entry entry;
-        char *name;
-} RemoteEntry;
-
-void remote_entry_done(RemoteEntry *e);
-void remote_entries_free(RemoteEntry *entries, size_t n);
 
 typedef struct RemoteVerdict {
         char *name;
@@ -42,12 +34,6 @@ int remote_connect(bool user, sd_bus **ret);
 /* remote_list() asks for pages of this many items (fewer when the daemon says a page is too large), and
  * starts again when the catalogue changed between pages. */
 #define REMOTE_LIST_PAGE 1000U
-
-/* Reads one List reply (generation and items) onto the end of *entries, *n of them so far; *ret_items says
- * how many this reply had. Returns 0 or a negative errno (-EBADMSG, -ENXIO for a malformed reply); what was
- * read stays in *entries. */
-int remote_read_list_page(sd_bus_message *reply, uint64_t *ret_generation, RemoteEntry **entries, size_t *n,
-                          size_t *ret_items);
 
 /* Each returns 0, or -errno with the D-Bus error (NoMatch included) printed on stderr; -ENOENT for NoMatch. */
 int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, RemoteEntry **ret, size_t *ret_n);
