@@ -6,10 +6,8 @@
  * and lists past its 1,024 elements (made from a few input bytes: a length and a fill pattern), and every
  * D-Bus type a caller could send is built. */
 
-#include <sys/socket.h>
-
 #include "bus.h"
-#include "fuzz.h"
+#include "fuzz-util.h"
 #include "resolver.h"
 
 static sd_bus *bus;
@@ -21,39 +19,23 @@ static const char *const keys[] = {
         "offset", "limit", "archtecture", "", "x",
 };
 
-/* A cursor over the input. */
-typedef struct Input {
-        const uint8_t *p;
-        size_t n;
-} Input;
-
-static uint8_t take_byte(Input *in) {
-        uint8_t b = 0;
-        if (in->n > 0) {
-                b = *in->p++;
-                in->n--;
-        }
-        return b;
-}
-
 #define FUZZ_STRING_MAX 5000U     /* past REQUEST_STRING_MAX */
 #define FUZZ_LIST_MAX 1100U       /* past REQUEST_LIST_MAX */
 
-static uint16_t take_u16(Input *in) {
-        return (uint16_t) (take_byte(in) << 8 | take_byte(in));
+static uint16_t take_u16(FuzzInput *in) {
+        return (uint16_t) (fuzz_take_byte(in) << 8 | fuzz_take_byte(in));
 }
 
 /* A string from the input: either up to 255 bytes copied from it, or (high bit of the first byte) up to
  * max bytes of a pattern (long lists get short elements, past the 256 bytes of a feature name: megabytes
  * of request only slow the fuzzer down), numbered by index so that list elements differ (sd-bus refuses
  * invalid UTF-8 itself). buf has FUZZ_STRING_MAX + 32 bytes. */
-static void take_string(Input *in, char *buf, unsigned index, size_t max) {
-        uint8_t b = take_byte(in);
-        size_t len;
+static void take_string(FuzzInput *in, char *buf, unsigned index, size_t max) {
+        uint8_t b = fuzz_take_byte(in);
 
         if (b & 0x80) {
-                len = take_u16(in) % (max + 1);
-                char fill = (char) (' ' + take_byte(in) % 95);
+                size_t len = take_u16(in) % (max + 1);
+                char fill = (char) (' ' + fuzz_take_byte(in) % 95);
                 int n = snprintf(buf, 32, "%u", index);
                 if ((size_t) n > len)
                         n = (int) len;
@@ -61,38 +43,32 @@ static void take_string(Input *in, char *buf, unsigned index, size_t max) {
                 buf[len] = 0;
                 return;
         }
-        len = b;
-        if (len > in->n)
-                len = in->n;
-        memcpy(buf, in->p, len);
-        buf[len] = 0;
-        in->p += len;
-        in->n -= len;
+        buf[fuzz_take_bytes(in, buf, b)] = 0;
 }
 
-static unsigned take_count(Input *in) {
-        uint8_t b = take_byte(in);
+static unsigned take_count(FuzzInput *in) {
+        uint8_t b = fuzz_take_byte(in);
         return b & 0x80 ? take_u16(in) % (FUZZ_LIST_MAX + 1) : b % 16;
 }
 
-static int append_value(sd_bus_message *m, Input *in) {
+static int append_value(sd_bus_message *m, FuzzInput *in) {
         static char s[FUZZ_STRING_MAX + 32];
         int r;
 
-        switch (take_byte(in) % 14) {
+        switch (fuzz_take_byte(in) % 14) {
         case 0:
                 take_string(in, s, 0, FUZZ_STRING_MAX);
                 return sd_bus_message_append(m, "v", "s", s);
         case 1:
-                return sd_bus_message_append(m, "v", "b", take_byte(in) & 1);
+                return sd_bus_message_append(m, "v", "b", fuzz_take_byte(in) & 1);
         case 2:
-                return sd_bus_message_append(m, "v", "u", (uint32_t) take_u16(in) << (take_byte(in) % 17));
+                return sd_bus_message_append(m, "v", "u", (uint32_t) take_u16(in) << (fuzz_take_byte(in) % 17));
         case 3: {
                 r = sd_bus_message_open_container(m, 'v', "as");
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'a', "s");
                 unsigned n = take_count(in);
-                Input saved = *in;
+                FuzzInput saved = *in;
                 for (unsigned i = 0; r >= 0 && i < n; i++) {
                         *in = saved;            /* the same recipe for each, numbered */
                         take_string(in, s, i, n > 64 ? 300 : FUZZ_STRING_MAX);
@@ -107,7 +83,7 @@ static int append_value(sd_bus_message *m, Input *in) {
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'a', "{sb}");
                 unsigned n = take_count(in);
-                Input saved = *in;
+                FuzzInput saved = *in;
                 for (unsigned i = 0; r >= 0 && i < n; i++) {
                         *in = saved;
                         take_string(in, s, i, n > 64 ? 300 : FUZZ_STRING_MAX);
@@ -120,11 +96,11 @@ static int append_value(sd_bus_message *m, Input *in) {
         case 5:
                 return sd_bus_message_append(m, "v", "a{sb}", 0);
         case 6:
-                return sd_bus_message_append(m, "v", "i", (int32_t) take_byte(in) - 128);
+                return sd_bus_message_append(m, "v", "i", (int32_t) fuzz_take_byte(in) - 128);
         case 7:
                 return sd_bus_message_append(m, "v", "t", (uint64_t) take_u16(in) << 32);
         case 8:
-                return sd_bus_message_append(m, "v", "y", take_byte(in));
+                return sd_bus_message_append(m, "v", "y", fuzz_take_byte(in));
         case 9:
                 return sd_bus_message_append(m, "v", "o", "/x/y");
         case 10:
@@ -138,7 +114,7 @@ static int append_value(sd_bus_message *m, Input *in) {
         }
 }
 
-static int build_request(Input *in, sd_bus_message **ret) {
+static int build_request(FuzzInput *in, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -146,7 +122,7 @@ static int build_request(Input *in, sd_bus_message **ret) {
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         for (int i = 0; r >= 0 && i < 16 && in->n > 0; i++) {
-                uint8_t k = take_byte(in);
+                uint8_t k = fuzz_take_byte(in);
                 static char custom[FUZZ_STRING_MAX + 32];
                 const char *key = keys[k % ELEMENTSOF(keys)];
 
@@ -176,13 +152,11 @@ static int build_request(Input *in, sd_bus_message **ret) {
 
 static int setup(void) {
         char *dirs[] = { (char *) FUZZ_CATALOGUE_DIR, NULL };
-        int fds[2];
+        int r;
 
-        /* messages can be built on a bus that has only begun to authenticate: nothing is ever sent */
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-                return -errno;
-        if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fds[0], fds[0]) < 0 || sd_bus_start(bus) < 0)
-                return -EIO;
+        r = fuzz_bus_new(&bus);
+        if (r < 0)
+                return r;
         return catalogue_build(dirs, NULL, NULL, &catalogue);
 }
 
@@ -190,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(request_done) Request req = {};
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        Input in = { data + 1, size > 0 ? size - 1 : 0 };
+        FuzzInput in = { data + 1, size > 0 ? size - 1 : 0 };
         bool list = size > 0 && (data[0] & 1);
 
         if (size > 65536)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "catalogue.h"
-#include "fuzz.h"
+#include "fuzz-util.h"
 
 static char base[64];
 static char *dirs[3];
@@ -26,26 +26,12 @@ static const char descriptor_json[] =
         "\"raw\"}},\"targets\":[{\"architecture\":\"x86_64\",\"machines\":[\"pc-q35-*\"]}],\"features\":[],"
         "\"tags\":[]}";
 
-typedef struct Input {
-        const uint8_t *p;
-        size_t n;
-} Input;
-
-static uint8_t take_byte(Input *in) {
-        uint8_t b = 0;
-        if (in->n > 0) {
-                b = *in->p++;
-                in->n--;
-        }
-        return b;
-}
-
 /* A file name from the input: 1 to 32 bytes, '/' and NUL replaced, "." and ".." avoided. */
-static void take_name(Input *in, char buf[static 40]) {
-        size_t len = take_byte(in) % 32 + 1;
+static void take_name(FuzzInput *in, char buf[static 40]) {
+        size_t len = fuzz_take_byte(in) % 32 + 1;
 
         for (size_t i = 0; i < len; i++) {
-                uint8_t c = take_byte(in);
+                uint8_t c = fuzz_take_byte(in);
                 buf[i] = c == '/' || c == 0 ? '_' : (char) c;
         }
         buf[len] = 0;
@@ -66,9 +52,9 @@ static void empty_dir(const char *path) {
         closedir(d);
 }
 
-static void make_entry(Input *in, char *names[], size_t *n_names) {
-        int dfd = open(dirs[take_byte(in) & 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        uint8_t kind = take_byte(in) % 9;
+static void make_entry(FuzzInput *in, char *names[], size_t *n_names) {
+        int dfd = open(dirs[fuzz_take_byte(in) & 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        uint8_t kind = fuzz_take_byte(in) % 9;
         char name[40], other[40];
         int fd;
 
@@ -80,16 +66,14 @@ static void make_entry(Input *in, char *names[], size_t *n_names) {
         switch (kind) {
         case 0: case 1:                 /* a descriptor, maybe cut short */
         case 2: {                       /* arbitrary bytes */
-                size_t len = kind == 2 ? take_byte(in) :
-                             sizeof(descriptor_json) - 1 - (kind == 1 ? take_byte(in) % 64 : 0);
+                size_t len = kind == 2 ? fuzz_take_byte(in) :
+                             sizeof(descriptor_json) - 1 - (kind == 1 ? fuzz_take_byte(in) % 64 : 0);
                 fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0)
                         break;
                 if (kind == 2) {
-                        len = len > in->n ? in->n : len;
-                        (void) !write(fd, in->p, len);
-                        in->p += len;
-                        in->n -= len;
+                        uint8_t bytes[256];
+                        (void) !write(fd, bytes, fuzz_take_bytes(in, bytes, len));
                 } else
                         (void) !write(fd, descriptor_json, len);
                 close(fd);
@@ -105,7 +89,7 @@ static void make_entry(Input *in, char *names[], size_t *n_names) {
                 break;
         case 5:                         /* to another entry, maybe in the other directory, maybe not there */
                 take_name(in, other);
-                (void) symlinkat(take_byte(in) & 1 ? other : "../a/x.json", dfd, name);
+                (void) symlinkat(fuzz_take_byte(in) & 1 ? other : "../a/x.json", dfd, name);
                 break;
         case 6:
                 (void) symlinkat(name, dfd, name);      /* a loop */
@@ -136,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(strv_freep) char **added = NULL, **removed = NULL, **modified = NULL;
         char *names[65] = {};
         size_t n_names = 0;
-        Input in = { data, size };
+        FuzzInput in = { data, size };
 
         if (size > 16384)
                 return 0;
