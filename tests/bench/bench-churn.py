@@ -21,26 +21,10 @@ import tempfile
 import threading
 import time
 
-BUS_NAME = 'io.github.fwregistryd.FirmwareRegistry1'
-MANAGER_PATH = '/io/github/fwregistryd/FirmwareRegistry1'
-MANAGER_IFACE = BUS_NAME + '.Manager'
+from benchbus import BUS_NAME, MANAGER_IFACE, MANAGER_PATH, Bus
+
 USR = 'usr/share/qemu/firmware'
 ETC = 'etc/qemu/firmware'
-BUS_CONFIG = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-  <limit name="max_replies_per_connection">1000000</limit>
-</busconfig>
-'''
 
 
 def descriptor(i, arch='x86_64', features=()):
@@ -53,24 +37,6 @@ def descriptor(i, arch='x86_64', features=()):
         'targets': [{'architecture': arch, 'machines': machines}],
         'features': list(features), 'tags': [],
     })
-
-
-class Bus:
-    def __init__(self, tmp, name):
-        self.dir = os.path.join(tmp, name)
-        os.makedirs(self.dir)
-        conf = os.path.join(self.dir, 'bus.conf')
-        with open(conf, 'w') as f:
-            f.write(BUS_CONFIG.format(dir=self.dir))
-        out = subprocess.check_output(['dbus-daemon', '--config-file', conf, '--fork', '--print-address=1',
-                                       '--print-pid=1'], text=True).split()
-        self.address, self.pid = out[0], int(out[1])
-
-    def env(self):
-        return dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
-
-    def stop(self):
-        os.kill(self.pid, signal.SIGTERM)
 
 
 def start_daemon(args, bus, root, log):

@@ -21,26 +21,10 @@ import dbus
 import dbus.mainloop.glib
 from gi.repository import GLib
 
+from benchbus import BUS_NAME, MANAGER_IFACE, MANAGER_PATH, Bus
+
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 
-BUS_NAME = 'io.github.fwregistryd.FirmwareRegistry1'
-MANAGER_PATH = '/io/github/fwregistryd/FirmwareRegistry1'
-MANAGER_IFACE = BUS_NAME + '.Manager'
-BUS_CONFIG = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-  </policy>
-  <limit name="max_replies_per_connection">1000000</limit>
-</busconfig>
-'''
 DESCRIPTORS = '/usr/share/qemu/firmware'
 
 
@@ -148,12 +132,8 @@ def main():
         return 0
     size = sum(os.path.getsize(f) for f in files)
     tmp = tempfile.mkdtemp(prefix='bench-startup-')
-    conf = os.path.join(tmp, 'bus.conf')
-    with open(conf, 'w') as f:
-        f.write(BUS_CONFIG.format(dir=tmp))
-    out = subprocess.check_output(['dbus-daemon', '--config-file', conf, '--fork', '--print-address=1',
-                                   '--print-pid=1'], text=True).split()
-    address, pid = out[0], int(out[1])
+    bus = Bus(tmp, 'bus')
+    address = bus.address
     try:
         cold, warm = [], []
         for _ in range(args.runs):
@@ -170,7 +150,7 @@ def main():
             print(f'64 MiB image renamed over: CatalogueChanged after median {statistics.median(lat) * 1000:.1f} ms '
                   f'(runs: {", ".join(f"{x * 1000:.1f}" for x in lat)}; debounce window 50 ms)')
     finally:
-        os.kill(pid, signal.SIGTERM)
+        bus.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
