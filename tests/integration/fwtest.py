@@ -33,6 +33,8 @@ FIRMWARE_PREFIX = MANAGER_PATH + '/firmware'
 ERROR_NO_MATCH = BUS_NAME + '.Error.NoMatch'
 ERROR_NO_SUCH_FIRMWARE = BUS_NAME + '.Error.NoSuchFirmware'
 INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs'
+RELOAD_ACTION = BUS_NAME + '.reload'
+NOBODY = 65534
 
 USR = 'usr/share/qemu/firmware'
 ETC = 'etc/qemu/firmware'
@@ -257,9 +259,7 @@ class DaemonTestCase(dbusmock.DBusTestCase):
 
     def ctl(self, *args, user=None, check=True):
         """Runs fwregistryctl against the test bus, optionally as another user (a uid)."""
-        prefix = []
-        if user is not None:
-            prefix = ['setpriv', f'--reuid={user}', f'--regid={user}', '--clear-groups']
+        prefix = as_user(user) if user is not None else []
         p = subprocess.run([*prefix, *self.ctl_argv(*args)], capture_output=True, text=True,
                            timeout=60 * SLOW, env=self.ctl_env())
         if check:
@@ -268,6 +268,26 @@ class DaemonTestCase(dbusmock.DBusTestCase):
 
     def firmware_path(self, name):
         return firmware_path(name)
+
+
+class AskingPolkitTestCase(DaemonTestCase):
+    """polkit that would ask the user for every check: CheckAuthorization says not authorized, but a
+    challenge (dbusmock's polkitd template only answers yes or no)."""
+
+    @classmethod
+    def start_polkit(cls):
+        proc = cls.spawn_server('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority',
+                                'org.freedesktop.PolicyKit1.Authority', system_bus=True, stdout=subprocess.DEVNULL)
+        obj = dbus.bus.BusConnection(cls.bus_address).get_object('org.freedesktop.PolicyKit1',
+                                                                 '/org/freedesktop/PolicyKit1/Authority')
+        obj.AddMethod('org.freedesktop.PolicyKit1.Authority', 'CheckAuthorization', '(sa{sv})sa{ss}us',
+                      '(bba{ss})', 'ret = (False, True, {})', dbus_interface=dbusmock.MOCK_IFACE)
+        return proc, obj
+
+
+def as_user(uid):
+    """The command prefix that runs a command as uid (and its group of the same number), without groups."""
+    return ['setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups']
 
 
 def firmware_path(name):

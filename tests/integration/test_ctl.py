@@ -16,11 +16,9 @@ import unittest
 import dbus
 import dbusmock
 
-from fwtest import USR, DaemonTestCase, flash
+from fwtest import NOBODY, RELOAD_ACTION, USR, AskingPolkitTestCase, DaemonTestCase, as_user, flash
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'client'))
-NOBODY = 65534
-ACTION = 'io.github.fwregistryd.FirmwareRegistry1.reload'
 AGENT_REGISTER = 'RegisterAuthenticationAgentWithOptions'
 
 
@@ -128,7 +126,7 @@ class TestReloadAgent(DaemonTestCase):
         if not os.access('/usr/bin/pkttyagent', os.X_OK):
             self.skipTest('pkttyagent is not installed (polkitd or pkexec)')
         super().setUp()
-        self.polkitd_obj.SetAllowed([ACTION])
+        self.polkitd_obj.SetAllowed([RELOAD_ACTION])
         self.polkitd_obj.ClearCalls(dbus_interface=dbusmock.MOCK_IFACE)
         # polkit 0.121 and later agents register with options (fallback); the template lacks the method
         try:
@@ -144,7 +142,7 @@ class TestReloadAgent(DaemonTestCase):
         return [args for _, args in calls]
 
     def reload_as_nobody(self, *args, terminal=True):
-        argv = ['setpriv', f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups', *self.ctl_argv('reload', *args)]
+        argv = [*as_user(NOBODY), *self.ctl_argv('reload', *args)]
         if terminal:
             return run_on_terminal(argv, self.ctl_env())
         p = subprocess.run(argv, capture_output=True, text=True, env=self.ctl_env(), stdin=subprocess.DEVNULL)
@@ -169,18 +167,8 @@ class TestReloadAgent(DaemonTestCase):
         self.assertEqual(self.registrations(), [])
 
 
-class TestNoAskPassword(DaemonTestCase):
+class TestNoAskPassword(AskingPolkitTestCase):
     """A polkit that would ask: --no-ask-password makes the daemon refuse at once, and says how to let it ask."""
-
-    @classmethod
-    def start_polkit(cls):
-        proc = cls.spawn_server('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority',
-                                'org.freedesktop.PolicyKit1.Authority', system_bus=True, stdout=subprocess.DEVNULL)
-        obj = dbus.bus.BusConnection(cls.bus_address).get_object('org.freedesktop.PolicyKit1',
-                                                                 '/org/freedesktop/PolicyKit1/Authority')
-        obj.AddMethod('org.freedesktop.PolicyKit1.Authority', 'CheckAuthorization', '(sa{sv})sa{ss}us',
-                      '(bba{ss})', 'ret = (False, True, {})', dbus_interface=dbusmock.MOCK_IFACE)
-        return proc, obj
 
     def test_refused_without_asking(self):
         p = self.ctl('reload', '--no-ask-password', user=NOBODY, check=False)

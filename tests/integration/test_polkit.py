@@ -13,13 +13,11 @@ import time
 import unittest
 
 import dbus
-import dbusmock
 
-from fwtest import BUS_NAME, MANAGER_IFACE, MANAGER_PATH, SLOW, USR, DaemonTestCase, flash, wait_until
+from fwtest import (BUS_NAME, MANAGER_IFACE, MANAGER_PATH, NOBODY, RELOAD_ACTION, SLOW, USR, AskingPolkitTestCase,
+                    DaemonTestCase, as_user, flash, wait_until)
 
-NOBODY = 65534
 OTHER_USER = pwd.getpwnam('daemon').pw_uid
-ACTION = 'io.github.fwregistryd.FirmwareRegistry1.reload'
 
 
 # Runs as another user: sends N Reload calls at once on one connection and prints each outcome as it comes.
@@ -56,7 +54,7 @@ class TestReloadPolkit(DaemonTestCase):
         self.assertTrue(self.listed())
 
     def test_unprivileged_allowed(self):
-        self.polkitd_obj.SetAllowed([ACTION])
+        self.polkitd_obj.SetAllowed([RELOAD_ACTION])
         p = self.ctl('reload', user=NOBODY)
         self.assertEqual(p.stderr, '')
         self.assertTrue(self.listed())
@@ -75,9 +73,8 @@ class TestReloadPolkit(DaemonTestCase):
 
     def callers(self, uid, n):
         """n Reload calls at once from uid, on one connection; returns the process, once they are sent."""
-        p = subprocess.Popen(['setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups', sys.executable,
-                              '-c', CALLER, self.bus_address, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, str(n)],
-                             stdout=subprocess.PIPE)
+        p = subprocess.Popen([*as_user(uid), sys.executable, '-c', CALLER, self.bus_address, BUS_NAME, MANAGER_PATH,
+                              MANAGER_IFACE, str(n)], stdout=subprocess.PIPE)
         self.buffers = getattr(self, 'buffers', {})
         self.addCleanup(p.stdout.close)
         self.addCleanup(p.wait)
@@ -133,11 +130,10 @@ class TestReloadPolkit(DaemonTestCase):
         self.polkitd_obj.ReleaseHangingCalls()
 
     def test_hanging_polkit_does_not_block_others(self):
-        self.polkitd_obj.SetAllowed([ACTION])
+        self.polkitd_obj.SetAllowed([RELOAD_ACTION])
         self.polkitd_obj.SimulateHang(True)
-        pending = subprocess.Popen(['setpriv', f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups',
-                                    *self.ctl_argv('reload')], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, env=self.ctl_env())
+        pending = subprocess.Popen([*as_user(NOBODY), *self.ctl_argv('reload')], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=self.ctl_env())
         try:
             wait_until(lambda: self.polkitd_obj.HaveHangingCalls(), what='the Reload to reach polkit')
             # polkit is thinking: every other caller is still served
@@ -155,23 +151,12 @@ class TestReloadPolkit(DaemonTestCase):
                 pending.wait()
 
 
-class TestReloadInteractive(DaemonTestCase):
+class TestReloadInteractive(AskingPolkitTestCase):
     """A polkit that wants to ask the user: a non-interactive call must say so."""
 
-    @classmethod
-    def start_polkit(cls):
-        proc = cls.spawn_server('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority',
-                                'org.freedesktop.PolicyKit1.Authority', system_bus=True, stdout=subprocess.DEVNULL)
-        obj = dbus.bus.BusConnection(cls.bus_address).get_object('org.freedesktop.PolicyKit1',
-                                                                 '/org/freedesktop/PolicyKit1/Authority')
-        obj.AddMethod('org.freedesktop.PolicyKit1.Authority', 'CheckAuthorization', '(sa{sv})sa{ss}us',
-                      '(bba{ss})', 'ret = (False, True, {})', dbus_interface=dbusmock.MOCK_IFACE)
-        return proc, obj
-
     def test_interactive_required(self):
-        p = subprocess.run(['setpriv', f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups',
-                            'busctl', '--system', '--allow-interactive-authorization=no', 'call', BUS_NAME,
-                            MANAGER_PATH, MANAGER_IFACE, 'Reload'], capture_output=True, text=True,
+        p = subprocess.run([*as_user(NOBODY), 'busctl', '--system', '--allow-interactive-authorization=no', 'call',
+                            BUS_NAME, MANAGER_PATH, MANAGER_IFACE, 'Reload'], capture_output=True, text=True,
                            env=self.ctl_env())
         self.assertNotEqual(p.returncode, 0)
         self.assertIn('needs interactive authorization', p.stderr)
