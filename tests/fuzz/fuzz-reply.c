@@ -92,12 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_seal(m, 1, 0);
-        if (r >= 0)
-                r = sd_bus_message_rewind(m, true);
+        r = fuzz_message_finish(m, r);
         if (r < 0)
                 return 0;
 

@@ -138,12 +138,7 @@ static int build_request(FuzzInput *in, sd_bus_message **ret) {
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
         }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_seal(m, 1, 0);
-        if (r >= 0)
-                r = sd_bus_message_rewind(m, true);
+        r = fuzz_message_finish(m, r);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);

@@ -5,6 +5,7 @@
  * time (zeros once it runs dry), and a bus to build messages on. Only for the fuzz targets. */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,4 +54,16 @@ static inline int fuzz_bus_new(sd_bus **ret) {
         }
         *ret = bus;
         return 0;
+}
+
+/* Ends a message built on that bus: closes its outermost container (r: how building it went), seals it and
+ * rewinds it for reading. Returns 0 or a negative errno (r, when that was one). */
+static inline int fuzz_message_finish(sd_bus_message *m, int r) {
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_seal(m, 1, 0);
+        if (r >= 0)
+                r = sd_bus_message_rewind(m, true);
+        return r < 0 ? r : 0;
 }
