@@ -339,23 +339,10 @@ static const char *closest_option(const struct option *options, const char *type
         size_t best_distance = 3, n = strcspn(typed, "=");
 
         for (const struct option *o = options; o->name; o++) {
-                size_t m = strlen(o->name), prev[64], cur[64];
+                size_t d = string_distance(typed, n, o->name);
 
-                if (n >= ELEMENTSOF(prev) || m >= ELEMENTSOF(prev))
-                        continue;
-                for (size_t j = 0; j <= m; j++)
-                        prev[j] = j;
-                for (size_t i = 1; i <= n; i++) {       /* Levenshtein, one row at a time */
-                        cur[0] = i;
-                        for (size_t j = 1; j <= m; j++) {
-                                size_t sub = prev[j - 1] + (typed[i - 1] != o->name[j - 1]);
-                                size_t ins_del = prev[j] < cur[j - 1] ? prev[j] + 1 : cur[j - 1] + 1;
-                                cur[j] = ins_del < sub ? ins_del : sub;
-                        }
-                        memcpy(prev, cur, sizeof(size_t) * (m + 1));
-                }
-                if (prev[m] < best_distance) {
-                        best_distance = prev[m];
+                if (d < best_distance) {
+                        best_distance = d;
                         best = o->name;
                 }
         }

@@ -56,37 +56,13 @@ static void report_add(Report *r, ProblemSeverity severity, const char *path, ch
 
 /* ---- did you mean ------------------------------------------------------------------------------------------ */
 
-/* Edit distance with adjacent transpositions, on short names only. */
-static size_t distance(const char *a, const char *b) {
-        size_t n = strlen(a), m = strlen(b), d[65][65];
-
-        if (n > 64 || m > 64)
-                return SIZE_MAX;
-        for (size_t i = 0; i <= n; i++)
-                d[i][0] = i;
-        for (size_t j = 0; j <= m; j++)
-                d[0][j] = j;
-        for (size_t i = 1; i <= n; i++)
-                for (size_t j = 1; j <= m; j++) {
-                        size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-                        if (d[i - 1][j] + 1 < best)
-                                best = d[i - 1][j] + 1;
-                        if (d[i][j - 1] + 1 < best)
-                                best = d[i][j - 1] + 1;
-                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                                best = d[i - 2][j - 2] + 1;
-                        d[i][j] = best;
-                }
-        return d[n][m];
-}
-
 /* The candidate closest to v, if it is close enough to be a typo. */
 static const char *closest(const char *v, char * const *candidates) {
         size_t best = SIZE_MAX, limit = strlen(v) / 3 > 1 ? strlen(v) / 3 : 1;
         const char *found = NULL;
 
         STRV_FOREACH(c, candidates) {
-                size_t d = distance(v, *c);
+                size_t d = string_distance(v, strlen(v), *c);
                 if (d > 0 && d <= limit && d < best) {
                         best = d;
                         found = *c;

@@ -309,3 +309,30 @@ char *utf8_escape_invalid(const char *s) {
 char *utf8_escape_text(const char *s) {
         return utf8_escape(s, true);
 }
+
+size_t string_distance(const char *a, size_t n, const char *b) {
+        size_t m = strlen(b);
+        uint8_t d[STRING_DISTANCE_LENGTH_MAX + 1][STRING_DISTANCE_LENGTH_MAX + 1];
+
+        if (n > STRING_DISTANCE_LENGTH_MAX || m > STRING_DISTANCE_LENGTH_MAX)
+                return SIZE_MAX;
+        for (size_t i = 0; i <= n; i++)
+                d[i][0] = (uint8_t) i;
+        for (size_t j = 0; j <= m; j++)
+                d[0][j] = (uint8_t) j;
+        for (size_t i = 1; i <= n; i++)
+                for (size_t j = 1; j <= m; j++) {
+                        unsigned best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+                        if (d[i - 1][j] + 1U < best)
+                                best = d[i - 1][j] + 1U;
+                        if (d[i][j - 1] + 1U < best)
+                                best = d[i][j - 1] + 1U;
+                        /* a swap of two neighbours is one typo, not two */
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                            d[i - 2][j - 2] + 1U < best)
+                                best = d[i - 2][j - 2] + 1U;
+                        d[i][j] = (uint8_t) best;
+                }
+        return d[n][m];
+}

@@ -145,5 +145,10 @@ char *utf8_escape_invalid(const char *s);
  * a message, where it must not be able to start a line of its own. NULL on ENOMEM. */
 char *utf8_escape_text(const char *s);
 
+#define STRING_DISTANCE_LENGTH_MAX 64U
+/* How many typos (insertions, deletions, substitutions, swaps of neighbours) turn the first n bytes of a into b,
+ * for "did you mean". Returns the distance, or SIZE_MAX when either is longer than STRING_DISTANCE_LENGTH_MAX. */
+size_t string_distance(const char *a, size_t n, const char *b) _pure_;
+
 /* Time in nanoseconds from CLOCK_MONOTONIC. */
 uint64_t now_nsec(void);
