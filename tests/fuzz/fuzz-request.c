@@ -8,7 +8,7 @@
 
 #include <sys/socket.h>
 
-#include "bus.h"
+#include "bus-request.h"
 #include "fuzz.h"
 #include "resolver.h"
 
