@@ -322,6 +322,11 @@ size_t bus_entry_size(const Entry *e) {
         return n;
 }
 
+bool bus_string_reply_fits(const char *s, size_t max) {
+        /* the header names the caller, the reply serial and the signature: far less than this */
+        return 256 + bus_string_size(s) <= max;
+}
+
 int bus_reply_too_large(sd_bus_error *error, const char *what, const char *how) {
         return sd_bus_error_setf(error, BUS_ERROR_TOO_LARGE, "The reply to %s would be larger than %u MiB, the "
                                  "most this service sends in one message; %s", what, BUS_REPLY_SIZE_MAX >> 20,

@@ -47,6 +47,10 @@ size_t bus_string_size(const char *s);
 /* Upper bound of the wire size of the entry's a{sv} with its object path. Returns it. */
 size_t bus_entry_size(const Entry *e);
 
+/* Whether a reply that carries the one string s (Describe's JSON) stays within max bytes, its header included.
+ * Returns true when it does. */
+bool bus_string_reply_fits(const char *s, size_t max);
+
 /* Sets error to TooLarge: the reply to what would pass BUS_REPLY_SIZE_MAX, and how says what to do instead.
  * Returns the negative errno that goes with it. */
 int bus_reply_too_large(sd_bus_error *error, const char *what, const char *how);

@@ -21,7 +21,8 @@
 #define BUS_ERROR_TOO_LARGE BUS_NAME ".Error.TooLarge"
 
 /* No reply is larger than this: a quarter of the system bus's 32 MiB message limit (dbus-daemon and
- * dbus-broker drop a connection that sends more). A List that would be is refused with TooLarge. */
+ * dbus-broker drop a connection that sends more). A List or Describe that would be is refused with
+ * TooLarge. */
 #define BUS_REPLY_SIZE_MAX (8U * 1024U * 1024U)
 /* Explain gives at most this many reasons per descriptor, then one saying how many were left out. */
 #define BUS_EXPLAIN_REASONS_MAX 16U
