@@ -70,16 +70,16 @@ int bus_emit_changes(Bus *b, char **added, char **removed, char **modified) {
         return r;
 }
 
-int bus_emit_machines_changed(Bus *b) {
+static int emit_manager_changed(Bus *b, const char *property) {
         if (!b)
                 return 0;
-        return sd_bus_emit_properties_changed(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "MachineAliases",
-                                              NULL);
+        return sd_bus_emit_properties_changed(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, property, NULL);
+}
+
+int bus_emit_machines_changed(Bus *b) {
+        return emit_manager_changed(b, "MachineAliases");
 }
 
 int bus_emit_unwatched_changed(Bus *b) {
-        if (!b)
-                return 0;
-        return sd_bus_emit_properties_changed(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                              "UnwatchedDirectories", NULL);
+        return emit_manager_changed(b, "UnwatchedDirectories");
 }
