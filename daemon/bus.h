@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Everything that builds or reads a D-Bus message: the Manager and Firmware interfaces, request decoding,
- * the ObjectManager, signals and the polkit check for Reload. It decides nothing about firmware. */
+/* The daemon on D-Bus: the connection, and what its owner calls to announce changes. Everything that builds
+ * or reads a D-Bus message is in bus*.c; the bus decides nothing about firmware and knows its owner only
+ * through the BusOps it was given. */
 
-#include "manager.h"
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "catalogue.h"
+#include "qemu.h"
 
 #define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
 #define BUS_MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"
@@ -16,7 +21,8 @@
 #define BUS_ERROR_TOO_LARGE BUS_NAME ".Error.TooLarge"
 
 /* No reply is larger than this: a quarter of the system bus's 32 MiB message limit (dbus-daemon and
- * dbus-broker drop a connection that sends more). A List that would be is refused with TooLarge. */
+ * dbus-broker drop a connection that sends more). A List or Describe that would be is refused with
+ * TooLarge. */
 #define BUS_REPLY_SIZE_MAX (8U * 1024U * 1024U)
 /* Explain gives at most this many reasons per descriptor, then one saying how many were left out. */
 #define BUS_EXPLAIN_REASONS_MAX 16U
@@ -24,29 +30,39 @@
 #define BUS_ERROR_TEXT_MAX (16U * 1024U)
 #define BUS_POLKIT_ACTION_RELOAD BUS_NAME ".reload"
 
-typedef struct Request Request;
+/* What the bus asks of the state's owner (the manager), each called with the userdata given to bus_new().
+ * The owner keeps the struct for as long as the bus lives. */
+typedef struct BusOps {
+        const Catalogue *(*catalogue)(void *userdata);          /* the current one, never NULL */
+        uint64_t (*generation)(void *userdata);
+        char **(*search_path)(void *userdata);                  /* most general first, without the root */
+        char **(*unwatched)(void *userdata);                    /* directories polled instead, sorted */
+        const QemuMachines *(*machines)(void *userdata);        /* what machine aliases stand for now */
+        const char *(*instance_id)(void *userdata);             /* the same for as long as the bus lives */
+        int (*reload)(void *userdata, const char *why);         /* Reload(): watch again and rescan */
+} BusOps;
 
-/* Decodes an a{sv} request strictly: every key known (List's include-* keys only when list), every value of
- * the documented type, each key once. Returns 0, or a negative errno with error set to InvalidArgs naming the
- * key or value. */
-int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error);
+typedef struct Bus Bus;
 
-/* The entry a Describe name or Firmware object path stands for: a basename, the object path of one (valid,
- * as Describe checks first), or the path of the descriptor file that won. Returns NULL when there is none. */
-const Entry *bus_find_entry(const Catalogue *c, const char *name);
+/* Connects to the system bus (user: the session bus), registers the objects and takes the name. Returns 0 or
+ * a negative errno, logged. */
+int bus_new(sd_event *event, bool user, const BusOps *ops, void *userdata, Bus **ret);
 
-/* Connects to the system or session bus, registers the objects and takes the name. Returns 0 or -errno. */
-int bus_setup(Manager *m);
+/* Answers every Reload still waiting for polkit with an error, then flushes and closes the connection.
+ * Accepts NULL. Returns NULL. */
+Bus *bus_free(Bus *b);
+static inline void bus_freep(Bus **b) {
+        bus_free(*b);
+}
 
 /* Announces a catalogue change: InterfacesRemoved/Added, PropertiesChanged of the modified objects and of
- * the Manager, then CatalogueChanged. Returns 0 or -errno. */
-int bus_emit_changes(Manager *m, char **added, char **removed, char **modified);
+ * the Manager, then CatalogueChanged. Does nothing without a bus. Returns 0 or a negative errno. */
+int bus_emit_changes(Bus *b, char **added, char **removed, char **modified);
 
-/* Announces new machine aliases (PropertiesChanged of MachineAliases). Returns 0 or -errno. */
-int bus_emit_machines_changed(Manager *m);
+/* Announces new machine aliases (PropertiesChanged of MachineAliases). Does nothing without a bus. Returns 0
+ * or a negative errno. */
+int bus_emit_machines_changed(Bus *b);
 
-/* Frees the object paths kept for Resolve. */
-void bus_path_memo_done(PathMemo *memo);
-
-/* Answers every Reload still waiting for polkit with an error, before the manager goes away. */
-void bus_polkit_cancel_all(Manager *m);
+/* Announces a change of the directories polled (PropertiesChanged of UnwatchedDirectories). Does nothing
+ * without a bus. Returns 0 or a negative errno. */
+int bus_emit_unwatched_changed(Bus *b);

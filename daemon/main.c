@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
 #include "config.h"
 #include "log.h"
 #include "manager.h"
@@ -227,7 +226,7 @@ static int run(int argc, char *argv[]) {
         r = manager_load(m);
         if (r < 0)
                 return r;
-        r = bus_setup(m);
+        r = manager_connect(m);
         if (r < 0)
                 return r;
 

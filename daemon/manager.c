@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
 #include "chase.h"
 #include "log.h"
 #include "manager.h"
@@ -54,8 +53,6 @@ int manager_new(bool user, const char *root, char * const *search_path, Manager 
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        if (m->bus)
-                bus_polkit_cancel_all(m);
         watch_free(m->watch);
         machines_free(m->machines);
         strv_free(m->qemu_dirs);
@@ -69,8 +66,7 @@ Manager *manager_free(Manager *m) {
         strv_free(m->link_entries);
         name_set_done(&m->pending_names);
         name_set_done(&m->link_dirs);
-        bus_path_memo_done(&m->paths);
-        sd_bus_flush_close_unref(m->bus);
+        bus_free(m->bus);
         sd_event_unref(m->event);
         catalogue_free(m->catalogue);
         strv_free(m->search_path);
@@ -404,7 +400,7 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         log_info("Firmware catalogue changed (%s): %zu added, %zu removed, %zu modified%s%s; generation %" PRIu64 ".",
                  why, strv_length(added), strv_length(removed), strv_length(modified), names ? ": " : "",
                  strempty(names), m->generation);
-        r = bus_emit_changes(m, added, removed, modified);
+        r = bus_emit_changes(m->bus, added, removed, modified);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the catalogue change: %m");
         _cleanup_(freep) char *status = manager_status_text(m);
@@ -431,7 +427,8 @@ static void take_startup_events(Manager *m) {
 }
 
 static void on_machines_changed(Machines *ms, void *userdata) {
-        (void) bus_emit_machines_changed(userdata);
+        Manager *m = userdata;
+        (void) bus_emit_machines_changed(m->bus);
 }
 
 int manager_load(Manager *m) {
@@ -775,9 +772,7 @@ static void check_watches(Manager *m) {
         strv_free(m->unwatched);
         m->unwatched = TAKE_PTR(failed);
         m->no_inotify = dead;
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                                      "UnwatchedDirectories", NULL);
+        (void) bus_emit_unwatched_changed(m->bus);
         _cleanup_(freep) char *status = m->catalogue ? manager_status_text(m) : NULL;
         if (status)
                 (void) sd_notifyf(false, "STATUS=%s", status);
@@ -792,23 +787,4 @@ static void check_watches(Manager *m) {
         r = sd_event_add_time_relative(m->event, &m->poll, CLOCK_MONOTONIC, m->poll_usec, 0, on_poll, m);
         if (r < 0)
                 log_warning_errno(r, "Failed to start polling: %m");
-}
-
-char *manager_status_text(const Manager *m) {
-        _cleanup_(freep) char *base = strdup_printf(
-                "Serving %zu firmware %s (%zu invalid, %zu masked), generation %" PRIu64, m->catalogue->n_valid,
-                plural(m->catalogue->n_valid, "descriptor", "descriptors"), m->catalogue->n_invalid,
-                m->catalogue->n_masked, m->generation);
-
-        if (!base)
-                return NULL;
-        if (m->no_inotify)
-                return strdup_printf("%s; no inotify instance, polling everything every %.1f s", base,
-                                     m->poll_usec / 1e6);
-        if (m->unwatched)
-                return strdup_printf("%s; %zu %s cannot be watched, polling every %.1f s", base,
-                                     strv_length(m->unwatched),
-                                     plural(strv_length(m->unwatched), "directory", "directories"),
-                                     m->poll_usec / 1e6);
-        return TAKE_PTR(base);
 }

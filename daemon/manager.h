@@ -2,17 +2,16 @@
 #pragma once
 
 /* The daemon's state: configuration, the current catalogue and its generation, the event loop and the bus.
- * It owns everything and decides when to rebuild; bus.c speaks D-Bus, the core library does the work. */
+ * It owns everything and decides when to rebuild; the bus speaks D-Bus through the BusOps the manager hands
+ * it (manager-bus.c), the core library does the work. */
 
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
+#include "bus.h"
 #include "catalogue.h"
 #include "machines.h"
 #include "watch.h"
-
-typedef struct PolkitQuery PolkitQuery;
 
 /* How many changed names one rebuild takes on; the rest follow in further rebuilds, with bus calls
  * answered in between. */
@@ -23,25 +22,12 @@ typedef struct PolkitQuery PolkitQuery;
 /* Retrying a failed watch backs off from every poll to every this many polls. */
 #define MANAGER_WATCH_RETRY_POLLS_MAX 12U
 
-#define PATH_MEMO_SLOTS 8U
-
-/* Object paths of recently resolved descriptors, by name (bus.c). */
-typedef struct PathMemoSlot {
-        char *name;
-        char *path;
-} PathMemoSlot;
-
-typedef struct PathMemo {
-        PathMemoSlot slots[PATH_MEMO_SLOTS];
-        size_t next;
-} PathMemo;
-
 /* How long changes are collected before the catalogue is rebuilt, counted from the first one. */
 #define MANAGER_DEBOUNCE_USEC_DEFAULT (50 * 1000ULL)
 
 typedef struct Manager {
         sd_event *event;
-        sd_bus *bus;
+        Bus *bus;                       /* NULL until manager_connect() */
 
         bool user;                      /* user instance: session bus and the XDG directory */
         char *root;
@@ -50,10 +36,6 @@ typedef struct Manager {
         Catalogue *catalogue;           /* never NULL once loaded */
         uint64_t generation;            /* +1 for each catalogue change that was announced */
         char instance_id[SD_ID128_STRING_MAX];  /* new each start: generations count from 0 again */
-
-        PathMemo paths;                 /* object paths Resolve answered with */
-        PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
-        unsigned n_polkit_queries;
 
         Watch *watch;
         char **search_dirs;             /* the search path with the root prefix, most general first */
@@ -105,6 +87,10 @@ int manager_classify_event(Manager *m, const WatchEvent *e);
 
 /* Tries the failed watches again now (Reload, SIGHUP), starting the backoff over. */
 void manager_retry_watches(Manager *m);
+
+/* Connects to the bus, serving the catalogue, and takes the name (after manager_load()). Returns 0 or a
+ * negative errno, logged. */
+int manager_connect(Manager *m);
 
 /* "Serving N firmware descriptors", for sd_notify STATUS=. Returns NULL on ENOMEM. */
 char *manager_status_text(const Manager *m);

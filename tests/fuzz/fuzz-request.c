@@ -6,7 +6,7 @@
  * and lists past its 1,024 elements (made from a few input bytes: a length and a fill pattern), and every
  * D-Bus type a caller could send is built. */
 
-#include "bus.h"
+#include "bus-request.h"
 #include "fuzz-util.h"
 #include "resolver.h"
 

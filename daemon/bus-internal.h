@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the bus files share: the Bus object and what its owner lent it, and how each part registers itself.
+ * Only bus*.c include this. */
+
+#include "bus-entry.h"
+
+typedef struct PolkitQuery PolkitQuery;
+
+struct Bus {
+        sd_bus *bus;
+        sd_event *event;
+        bool user;                      /* on the session bus, serving a user's catalogue */
+        const BusOps *ops;
+        void *userdata;                 /* the owner's, for ops */
+        sd_event_source *exit_source;   /* answers pending Reload calls before sd-bus closes at exit */
+
+        PathMemo paths;                 /* object paths Resolve answered with */
+        PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
+        unsigned n_polkit_queries;
+};
+
+static inline const Catalogue *bus_catalogue(const Bus *b) {
+        return b->ops->catalogue(b->userdata);
+}
+
+static inline uint64_t bus_generation(const Bus *b) {
+        return b->ops->generation(b->userdata);
+}
+
+static inline const char *bus_scope(const Bus *b) {
+        return b->user ? "user" : "system";
+}
+
+/* Registers the Manager interface on BUS_MANAGER_PATH (bus-manager.c). Returns 0 or a negative errno,
+ * logged. */
+int bus_manager_add(Bus *b);
+
+/* Registers the Firmware objects, their enumerator and the ObjectManager (bus-firmware.c). Returns 0 or a
+ * negative errno, logged. */
+int bus_firmware_add(Bus *b);
