@@ -368,6 +368,10 @@ static void log_masks(const Catalogue *c, const Catalogue *previous) {
         }
 }
 
+void manager_trim_memory(void) {
+        (void) malloc_trim(0);
+}
+
 /* Swaps in a new catalogue and announces what changed. Takes ownership of c. Returns 1 if anything changed. */
 static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         _cleanup_(catalogue_freep) Catalogue *new = c;
@@ -388,9 +392,8 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
                 m->n_entries_peak = new->n_entries;
         catalogue_free(m->catalogue);
         m->catalogue = TAKE_PTR(new);
-        /* glibc keeps freed memory for reuse: after a mass deletion, hand it back to the system */
         if (shrunk)
-                (void) malloc_trim(0);
+                manager_trim_memory();
         m->n_rebuilds++;
         (void) manager_update_watches(m, false);
 

@@ -106,6 +106,10 @@ int manager_classify_event(Manager *m, const WatchEvent *e);
 /* Tries the failed watches again now (Reload, SIGHUP), starting the backoff over. */
 void manager_retry_watches(Manager *m);
 
+/* Hands memory that a large transient use left free (a catalogue that shrank by half, a refused reply near
+ * the bound) back to the system: glibc keeps it for reuse otherwise, and the daemon may not need it again. */
+void manager_trim_memory(void);
+
 /* "Serving N firmware descriptors", for sd_notify STATUS=. Returns NULL on ENOMEM. */
 char *manager_status_text(const Manager *m);
 
