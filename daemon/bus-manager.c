@@ -12,16 +12,12 @@
 /* ---- Resolve, List, Describe, Explain ------------------------------------------------------------------ */
 
 static int reply_no_match(Bus *b, const Request *req, sd_bus_error *error) {
-        _cleanup_(explanation_done) Explanation x = {};
         _cleanup_(freep) char *summary = NULL;
         int r;
 
-        r = resolver_explain(bus_catalogue(b), req, &x);
+        r = resolver_summarize(bus_catalogue(b), req, &summary);
         if (r < 0)
                 return r;
-        summary = explanation_summary(&x, req);
-        if (!summary)
-                return -ENOMEM;
         size_t n = strlen(summary);
         if (n > BUS_ERROR_TEXT_MAX) {
                 size_t cut = BUS_ERROR_TEXT_MAX;
@@ -227,62 +223,74 @@ static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return sd_bus_reply_method_return(msg, "s", json);
 }
 
-static int append_verdicts(sd_bus_message *reply, const Explanation *x, sd_bus_error *error) {
-        size_t size = 256;
+/* Explain's reply, appended to as the resolver makes each verdict: what a request costs is bounded by the
+ * reply, never by the catalogue times the reasons (a thousand unknown features make as many for each). */
+typedef struct ExplainReply {
+        sd_bus_message *reply;
+        size_t size;                    /* an upper bound of the reply's size so far */
+} ExplainReply;
+
+/* Returns 0, or -ENOBUFS when the verdict would take the reply past the bound. */
+static int append_verdict(Verdict *v, void *userdata) {
+        ExplainReply *x = userdata;
+        size_t n = verdict_reasons_total(v);   /* the resolver keeps 16 and counts the rest */
         int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "(ssas)");
-        for (size_t i = 0; r >= 0 && i < x->n_verdicts; i++) {
-                const Verdict *v = &x->verdicts[i];
-                size_t n = verdict_reasons_total(v);   /* the resolver keeps more than 16, and counts the rest */
+        x->size += 64 + bus_string_size(v->entry->name);
+        for (size_t j = 0; j < n && j < BUS_EXPLAIN_REASONS_MAX; j++)
+                x->size += bus_string_size(v->reasons[j]);
+        if (x->size > BUS_REPLY_SIZE_MAX)
+                return -ENOBUFS;
 
-                size += 64 + bus_string_size(v->entry->name);
-                r = sd_bus_message_open_container(reply, 'r', "ssas");
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "ss", v->entry->name, verdict_kind_to_string(v->kind));
-                if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'a', "s");
-                /* a request naming a thousand unknown features makes as many reasons for every entry */
-                for (size_t j = 0; r >= 0 && j < n && j < BUS_EXPLAIN_REASONS_MAX; j++) {
-                        size += bus_string_size(v->reasons[j]);
-                        r = sd_bus_message_append_basic(reply, 's', v->reasons[j]);
-                }
-                if (r >= 0 && n > BUS_EXPLAIN_REASONS_MAX) {
-                        _cleanup_(freep) char *more = strdup_printf("%zu more left out",
-                                                                    n - BUS_EXPLAIN_REASONS_MAX);
-                        r = more ? sd_bus_message_append_basic(reply, 's', more) : -ENOMEM;
-                }
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-                if (r >= 0 && size > BUS_REPLY_SIZE_MAX)
-                        return bus_reply_too_large(error, "Explain",
-                                               "use List with the same keys and 'offset' and 'limit' to see "
-                                               "which descriptors match");
+        r = sd_bus_message_open_container(x->reply, 'r', "ssas");
+        if (r >= 0)
+                r = sd_bus_message_append(x->reply, "ss", v->entry->name, verdict_kind_to_string(v->kind));
+        if (r >= 0)
+                r = sd_bus_message_open_container(x->reply, 'a', "s");
+        for (size_t j = 0; r >= 0 && j < n && j < BUS_EXPLAIN_REASONS_MAX; j++)
+                r = sd_bus_message_append_basic(x->reply, 's', v->reasons[j]);
+        if (r >= 0 && n > BUS_EXPLAIN_REASONS_MAX) {
+                _cleanup_(freep) char *more = strdup_printf("%zu more left out", n - BUS_EXPLAIN_REASONS_MAX);
+                r = more ? sd_bus_message_append_basic(x->reply, 's', more) : -ENOMEM;
         }
-        return r < 0 ? r : sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(x->reply);
+        return r < 0 ? r : sd_bus_message_close_container(x->reply);
 }
 
 static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(explanation_done) Explanation x = {};
         _cleanup_(request_done) Request req = {};
         Bus *b = userdata;
+        const Entry *selected = NULL;
+        ExplainReply x = { .size = 256 };
         int r;
 
         r = read_resolve_request(b, msg, &req, error);
         if (r < 0)
                 return r;
-        r = resolver_explain(bus_catalogue(b), &req, &x);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_new_method_return(msg, &reply);
+        /* the path comes before the verdicts: the first match, which the walk calls selected */
+        r = resolver_resolve(bus_catalogue(b), &req, &selected);
         if (r >= 0)
-                r = bus_append_object_path(reply, x.selected);
+                r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = append_verdicts(reply, &x, error);
+                r = bus_append_object_path(reply, selected);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssas)");
+        if (r >= 0) {
+                x.reply = reply;
+                r = resolver_explain_foreach(bus_catalogue(b), &req, append_verdict, &x);
+        }
+        if (r == -ENOBUFS) {
+                /* the megabytes of the refused reply and of the request go back to the system */
+                reply = sd_bus_message_unref(reply);
+                request_done(&req);
+                memory_trim();
+                return bus_reply_too_large(error, "Explain", "use List with the same keys and 'offset' and "
+                                           "'limit' to see which descriptors match");
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);

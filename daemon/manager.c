@@ -384,9 +384,8 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
                 m->n_entries_peak = new->n_entries;
         catalogue_free(m->catalogue);
         m->catalogue = TAKE_PTR(new);
-        /* glibc keeps freed memory for reuse: after a mass deletion, hand it back to the system */
         if (shrunk)
-                (void) malloc_trim(0);
+                memory_trim();
         m->n_rebuilds++;
         (void) manager_update_watches(m, false);
 

@@ -130,16 +130,31 @@ typedef struct Verdict {
 /* How many reasons the verdict had, those left out included. */
 size_t verdict_reasons_total(const Verdict *v) _pure_;
 
+/* Called in rank order with each verdict; it may take v->reasons (leaving NULL there), and what it leaves
+ * is freed after the call. A negative return stops the walk. */
+typedef int (*ResolverVerdictFunc)(Verdict *v, void *userdata);
+
+/* Explain's walk: a verdict for every file of the catalogue, in rank order (shadowed files follow the entry
+ * that shadows them, and a mask gives way to the files it hides), each handed to f as soon as it is made, so
+ * that nothing grows with the catalogue. The selected entry is resolver_resolve()'s. Returns 0, the first
+ * negative value f returned, -ENOMEM, or -EINVAL without an architecture. */
+int resolver_explain_foreach(const Catalogue *c, const Request *req, ResolverVerdictFunc f, void *userdata);
+
 typedef struct Explanation {
-        Verdict *verdicts;              /* rank order; shadowed files follow the entry that shadows them, and
-                                         * a mask gives way to the files it hides */
+        Verdict *verdicts;              /* in the order of resolver_explain_foreach() */
         size_t n_verdicts;
         const Entry *selected;          /* NULL when nothing matched */
 } Explanation;
 
-/* A verdict for every file of the catalogue. Returns 0 or -ENOMEM, -EINVAL without an architecture. */
+/* Every verdict of resolver_explain_foreach(), kept: for callers that show them all (fwregistryctl offline),
+ * not for the daemon, whose callers choose the request. Returns 0 or -ENOMEM, -EINVAL without an
+ * architecture. */
 int resolver_explain(const Catalogue *c, const Request *req, Explanation *ret);
 void explanation_done(Explanation *x);
 
 /* The NoMatch message: counts per reason and the closest candidate. Returns NULL on ENOMEM. */
 char *explanation_summary(const Explanation *x, const Request *req);
+
+/* The same message made in one walk, keeping the tallies and the closest candidate but no verdict. Returns 0,
+ * -ENOMEM, or -EINVAL without an architecture. */
+int resolver_summarize(const Catalogue *c, const Request *req, char **ret);

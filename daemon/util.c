@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <malloc.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -308,6 +309,10 @@ char *utf8_escape_invalid(const char *s) {
 
 char *utf8_escape_text(const char *s) {
         return utf8_escape(s, true);
+}
+
+void memory_trim(void) {
+        (void) malloc_trim(0);
 }
 
 size_t string_distance(const char *a, size_t n, const char *b) {

@@ -145,6 +145,10 @@ char *utf8_escape_invalid(const char *s);
  * a message, where it must not be able to start a line of its own. NULL on ENOMEM. */
 char *utf8_escape_text(const char *s);
 
+/* Hands memory that a large transient use left free (a catalogue that shrank by half, a refused reply near the
+ * bound) back to the system: glibc keeps it for reuse otherwise, and the daemon may not need it again. */
+void memory_trim(void);
+
 #define STRING_DISTANCE_LENGTH_MAX 64U
 /* How many typos (insertions, deletions, substitutions, swaps of neighbours) turn the first n bytes of a into b,
  * for "did you mean". Returns the distance, or SIZE_MAX when either is longer than STRING_DISTANCE_LENGTH_MAX. */

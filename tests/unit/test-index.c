@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The indexed walks (Resolve and List through the architecture lists and the machine-glob buckets) against
- * a plain walk over every entry in rank order, on random catalogues and random requests. */
+ * a plain walk over every entry in rank order, and Explain's streamed verdicts against verdicts made entry by
+ * entry as Explain made them when it kept them all, on random catalogues and random requests. */
 
 #include "config.h"
 #include "resolver.h"
@@ -219,7 +220,155 @@ static void test_differential(void) {
                 "%u resolves found a match\n", cases, CATALOGUES, matched);
 }
 
+/* A verdict as text, "name kind reason|reason|...", to compare. */
+static char *verdict_text(const Entry *e, VerdictKind kind, char * const *reasons) {
+        StrBuf b = {};
+
+        strbuf_printf(&b, "%s %s", e->name, verdict_kind_to_string(kind));
+        for (size_t i = 0; reasons && reasons[i]; i++)
+                strbuf_printf(&b, "%c%s", i ? '|' : ' ', reasons[i]);
+        return strbuf_steal(&b);
+}
+
+static void push_text(char ***l, const Entry *e, VerdictKind kind, char * const *reasons) {
+        CHECK(strv_consume(l, verdict_text(e, kind, reasons)) >= 0);
+}
+
+/* The verdict of one entry as the explanation that kept every verdict made it: the matcher's reasons, the
+ * alias note, parse errors, masks. */
+static void reference_entry(const Catalogue *c, const Entry *e, const Request *req, const Entry **selected,
+                            char ***texts) {
+        _cleanup_(strv_freep) char **reasons = calloc(1, sizeof(char *));
+        const char *versioned = req->machine ? machine_alias_lookup(req->machines, req->machine,
+                                                                    req->architecture) : NULL;
+        int r;
+
+        CHECK(reasons);
+        if (e->state == ENTRY_MASKED) {
+                CHECK(strv_consume(&reasons, strdup_printf("masked-by:%s", e->path)) >= 0);
+                push_text(texts, e, VERDICT_MASKED, reasons);
+                return;
+        }
+        if (e->state == ENTRY_INVALID) {
+                for (size_t i = 0; i < e->descriptor->n_problems; i++) {
+                        _cleanup_(freep) char *p = NULL;
+
+                        if (e->descriptor->problems[i].severity != PROBLEM_ERROR)
+                                continue;
+                        CHECK(p = problem_to_string(&e->descriptor->problems[i]));
+                        CHECK(strv_consume(&reasons, strdup_printf("parse-error:%s", p)) >= 0);
+                }
+                push_text(texts, e, VERDICT_INVALID, reasons);
+                return;
+        }
+        r = resolver_match(c, e, req, REQUEST_RESOLVE, &reasons);
+        CHECK(r >= 0);
+        if (versioned && (e->descriptor->architecture_mask & (1U << req->architecture)))
+                CHECK(strv_consume(&reasons, strdup_printf("machine-alias:%s=%s", req->machine,
+                                                           versioned)) >= 0);
+        push_text(texts, e, r == 0 ? VERDICT_REJECTED : *selected ? VERDICT_ELIGIBLE : VERDICT_SELECTED,
+                  reasons);
+        if (r > 0 && !*selected)
+                *selected = e;
+}
+
+static char **reference_explain(const Catalogue *c, const Request *req) {
+        const Entry *selected = NULL;
+        char **texts = NULL;
+
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const Entry *e = &c->entries[i];
+                bool masked = e->state == ENTRY_MASKED;
+
+                if (!masked || !e->shadowed)
+                        reference_entry(c, e, req, &selected, &texts);
+                STRV_FOREACH(s, e->shadowed) {
+                        _cleanup_(freep) char *reason = strdup_printf("%s:%s",
+                                                                      masked ? "masked-by" : "shadowed-by",
+                                                                      e->path);
+                        char *one[] = { reason, NULL };
+
+                        CHECK(reason);
+                        push_text(&texts, e, masked ? VERDICT_MASKED : VERDICT_SHADOWED, one);
+                }
+        }
+        return texts ?: calloc(1, sizeof(char *));
+}
+
+typedef struct Streamed {
+        char **texts;
+        const Entry *selected;
+        size_t n, stop_after;           /* stop_after: return -ENOBUFS at that verdict (0: never) */
+} Streamed;
+
+static int on_verdict(Verdict *v, void *userdata) {
+        Streamed *s = userdata;
+
+        push_text(&s->texts, v->entry, v->kind, v->reasons);
+        if (v->kind == VERDICT_SELECTED)
+                s->selected = v->entry;
+        return ++s->n == s->stop_after ? -ENOBUFS : 0;
+}
+
+static void check_explain(const Catalogue *c, const Request *req) {
+        _cleanup_(strv_freep) char **expected = reference_explain(c, req);
+        _cleanup_(explanation_done) Explanation x = {};
+        _cleanup_(freep) char *streamed_summary = NULL, *kept_summary = NULL;
+        Streamed s = {}, cut = {};
+        const Entry *e = NULL;
+        size_t n = strv_length(expected);
+
+        CHECK(resolver_explain_foreach(c, req, on_verdict, &s) == 0);
+        for (size_t i = 0; i < n || i < s.n; i++)
+                if (i >= n || i >= s.n || !streq(expected[i], s.texts[i])) {
+                        fprintf(stderr, "verdict %zu: expected '%s', streamed '%s'\n", i,
+                                i < n ? expected[i] : "-", i < s.n ? s.texts[i] : "-");
+                        CHECK(false);
+                }
+        CHECK(s.selected == (resolver_resolve(c, req, &e) == 1 ? e : NULL));
+        strv_free(s.texts);
+
+        /* stops at the verdict whose callback says so, with its code */
+        cut.stop_after = n > 0 ? 1 + rnd((unsigned) n) : 0;
+        CHECK(resolver_explain_foreach(c, req, on_verdict, &cut) == (n > 0 ? -ENOBUFS : 0));
+        CHECK(cut.n == (n > 0 ? cut.stop_after : 0));
+        strv_free(cut.texts);
+
+        /* the NoMatch text made in one walk is the one made from every verdict kept */
+        CHECK(resolver_explain(c, req, &x) == 0);
+        CHECK(x.n_verdicts == n);
+        CHECK(kept_summary = explanation_summary(&x, req));
+        CHECK(resolver_summarize(c, req, &streamed_summary) == 0);
+        CHECK_STREQ(streamed_summary, kept_summary);
+}
+
+static void test_explain_differential(void) {
+        unsigned cases = 0;
+
+        for (unsigned i = 0; i < CATALOGUES / 3; i++) {
+                _cleanup_(freep) char *root = NULL;
+                _cleanup_(catalogue_freep) Catalogue *c = random_catalogue(&root);
+
+                for (unsigned j = 0; j < REQUESTS / 5; j++) {
+                        _cleanup_(request_done) Request req = {};
+
+                        random_request(&req);
+                        if (!req.has_architecture)
+                                continue;
+                        if (rnd(4) == 0)
+                                CHECK(strv_consume(&req.exclude,
+                                                   strdup_printf("%02u-fw.json", rnd(60))) >= 0);
+                        check_explain(c, &req);
+                        cases++;
+                }
+                test_tmpdir_remove(root);
+        }
+        fprintf(stderr, "%u Explain requests on %u random catalogues, streamed equal to kept\n", cases,
+                CATALOGUES / 3);
+}
+
 int main(void) {
         RUN(test_differential);
+        RUN(test_explain_differential);
         return 0;
 }
