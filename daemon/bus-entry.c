@@ -2,8 +2,47 @@
 
 #include "bus-entry.h"
 
+/* Whether the n bytes at s are all ASCII, eight at a time. */
+static bool text_is_ascii(const char *s, size_t n) {
+        uint64_t high = 0, w;
+        size_t i = 0;
+
+        for (; i + 8 <= n; i += 8) {
+                memcpy(&w, s + i, 8);
+                high |= w;
+        }
+        for (; i < n; i++)
+                high |= (unsigned char) s[i];
+        return !(high & UINT64_C(0x8080808080808080));
+}
+
+/* A string as sd_bus_message_append_basic() appends it, for less: sd-bus checks UTF-8 with a function call per
+ * character, the largest single cost of a Resolve reply. Plain ASCII (nearly all we send) needs no check and is
+ * copied in; anything else goes through sd-bus, whose verdict stands. Returns 0 or a negative errno. */
+static int append_string(sd_bus_message *m, const char *s) {
+        size_t n = strlen(s);
+        char *p;
+        int r;
+
+        if (!text_is_ascii(s, n))
+                return sd_bus_message_append_basic(m, 's', s);
+        r = sd_bus_message_append_string_space(m, n, &p);
+        if (r < 0)
+                return r;
+        memcpy(p, s, n);
+        return 0;
+}
+
 int bus_append_strv(sd_bus_message *m, char * const *l) {
-        return sd_bus_message_append_strv(m, (char **) (l ?: (char *[]) { NULL }));
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "s");
+        STRV_FOREACH(s, l) {
+                if (r < 0)
+                        return r;
+                r = append_string(m, *s);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 static const Descriptor empty_descriptor = {
@@ -25,42 +64,42 @@ static const FlashFile *entry_flash_file(const Entry *e, bool nvram) {
 }
 
 static int append_name(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', e->name);
+        return append_string(m, e->name);
 }
 static int append_path(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', e->path);
+        return append_string(m, e->path);
 }
 static int append_rank(sd_bus_message *m, const Entry *e) {
         return sd_bus_message_append_basic(m, 'u', &e->rank);
 }
 static int append_description(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(entry_descriptor(e)->description));
+        return append_string(m, strempty(entry_descriptor(e)->description));
 }
 static int append_interface_types(sd_bus_message *m, const Entry *e) {
         return bus_append_strv(m, entry_descriptor(e)->interface_types);
 }
 static int append_device(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(device_to_string(entry_descriptor(e)->device)));
+        return append_string(m, strempty(device_to_string(entry_descriptor(e)->device)));
 }
 static int append_mode(sd_bus_message *m, const Entry *e) {
         const Descriptor *d = entry_descriptor(e);
-        return sd_bus_message_append_basic(m, 's', d->device == DEVICE_FLASH ?
+        return append_string(m, d->device == DEVICE_FLASH ?
                                                    strempty(flash_mode_to_string(d->mode)) : "");
 }
 static int append_executable(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(e->descriptor ? descriptor_image(e->descriptor) : NULL));
+        return append_string(m, strempty(e->descriptor ? descriptor_image(e->descriptor) : NULL));
 }
 static int append_executable_format(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(format_to_string(entry_flash_file(e, false)->format)));
+        return append_string(m, strempty(format_to_string(entry_flash_file(e, false)->format)));
 }
 static int append_nvram_template(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(entry_flash_file(e, true)->filename));
+        return append_string(m, strempty(entry_flash_file(e, true)->filename));
 }
 static int append_nvram_template_format(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(format_to_string(entry_flash_file(e, true)->format)));
+        return append_string(m, strempty(format_to_string(entry_flash_file(e, true)->format)));
 }
 static int append_uefi_vars_template(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', strempty(entry_descriptor(e)->uefi_vars_template));
+        return append_string(m, strempty(entry_descriptor(e)->uefi_vars_template));
 }
 static int append_features(sd_bus_message *m, const Entry *e) {
         return bus_append_strv(m, entry_descriptor(e)->features);
@@ -77,8 +116,7 @@ static int append_targets(sd_bus_message *m, const Entry *e) {
         for (size_t i = 0; r >= 0 && i < d->n_targets; i++) {
                 r = sd_bus_message_open_container(m, 'r', "sas");
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(m, 's',
-                                                        strempty(architecture_to_string(d->targets[i].architecture)));
+                        r = append_string(m, strempty(architecture_to_string(d->targets[i].architecture)));
                 if (r >= 0)
                         r = bus_append_strv(m, d->targets[i].machines);
                 if (r >= 0)
@@ -99,11 +137,11 @@ static int append_problems(sd_bus_message *m, const Entry *e) {
         r = sd_bus_message_open_container(m, 'a', "s");
         if (r >= 0 && e->state == ENTRY_MASKED) {
                 _cleanup_(freep) char *s = strdup_printf("masked by '%s'", e->path);
-                r = s ? sd_bus_message_append_basic(m, 's', s) : -ENOMEM;
+                r = s ? append_string(m, s) : -ENOMEM;
         }
         for (size_t i = 0; r >= 0 && e->descriptor && i < e->descriptor->n_problems; i++) {
                 _cleanup_(freep) char *s = problem_to_string(&e->descriptor->problems[i]);
-                r = s ? sd_bus_message_append_basic(m, 's', s) : -ENOMEM;
+                r = s ? append_string(m, s) : -ENOMEM;
         }
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
@@ -119,7 +157,7 @@ static int append_shadowed_paths(sd_bus_message *m, const Entry *e) {
         return bus_append_strv(m, e->shadowed);
 }
 static int append_state(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', entry_state_name(e));
+        return append_string(m, entry_state_name(e));
 }
 static int append_executable_size(sd_bus_message *m, const Entry *e) {
         uint64_t n = e->image.facts ? e->image.facts->size : 0;
@@ -130,13 +168,13 @@ static int append_nvram_template_size(sd_bus_message *m, const Entry *e) {
         return sd_bus_message_append_basic(m, 't', &n);
 }
 static int append_executable_sha256(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', e->image.facts ? e->image.facts->sha256 : "");
+        return append_string(m, e->image.facts ? e->image.facts->sha256 : "");
 }
 static int append_nvram_template_sha256(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', e->vars.facts ? e->vars.facts->sha256 : "");
+        return append_string(m, e->vars.facts ? e->vars.facts->sha256 : "");
 }
 static int append_varstore_format(sd_bus_message *m, const Entry *e) {
-        return sd_bus_message_append_basic(m, 's', e->vars.facts ?
+        return append_string(m, e->vars.facts ?
                                                    varstore_format_to_string(e->vars.facts->varstore.format) : "");
 }
 static int append_varstore_size(sd_bus_message *m, const Entry *e) {
@@ -192,7 +230,7 @@ static int append_generation(sd_bus_message *m, uint64_t generation) {
 
         r = sd_bus_message_open_container(m, 'e', "sv");
         if (r >= 0)
-                r = sd_bus_message_append_basic(m, 's', "generation");
+                r = append_string(m, "generation");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'v', "t");
         if (r >= 0)
@@ -211,7 +249,7 @@ int bus_append_entry_dict(sd_bus_message *m, const Entry *e, uint64_t generation
         for (size_t i = 0; i < ELEMENTSOF(entry_fields); i++) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
-                        r = sd_bus_message_append_basic(m, 's', entry_fields[i].key);
+                        r = append_string(m, entry_fields[i].key);
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'v', entry_fields[i].signature);
                 if (r >= 0)
