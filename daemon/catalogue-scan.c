@@ -186,7 +186,7 @@ char *name_problem(const char *dir, const char *name) {
         return shown ? strdup_printf("%s: file name '%s' is not valid UTF-8, skipping", dir, shown) : NULL;
 }
 
-int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index) {
+int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index, bool keep_invalid) {
         _cleanup_(closep) int fd = -1;
         DIR *d;
         int r = 0;
@@ -217,7 +217,7 @@ int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index) 
                 }
                 if (catalogue_name_ignored(de->d_name))
                         continue;
-                if (!utf8_is_valid(de->d_name)) {
+                if (!keep_invalid && !utf8_is_valid(de->d_name)) {
                         /* it could be neither named on the bus nor in a message: report it and go on */
                         r = strv_consume(&c->dir_problems, name_problem(dirs->paths[dir_index], de->d_name));
                         if (r < 0)
@@ -229,6 +229,23 @@ int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index) 
                         break;
         }
         closedir(d);
+        return r;
+}
+
+int scan_name(Catalogue *c, Scan *s, const Dirs *dirs, const char *name) {
+        int r = 0;
+
+        /* lstat: a dangling symlink exists too */
+        for (unsigned i = 0; i < dirs->n && r >= 0; i++) {
+                struct stat st;
+
+                if (dirs->fds[i] < 0 || fstatat(dirs->fds[i], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (utf8_is_valid(name))
+                        r = scan_add(s, name, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
+                else
+                        r = strv_consume(&c->dir_problems, name_problem(dirs->paths[i], name));
+        }
         return r;
 }
 

@@ -51,9 +51,13 @@ void dirs_done(Dirs *d);
 /* What is said about a name that is not valid UTF-8 in a search directory. Returns it, or NULL on ENOMEM. */
 char *name_problem(const char *dir, const char *name);
 
-/* Adds every usable name in search directory dir_index to s; problems go to c->dir_problems. Returns 0 or
- * -ENOMEM. */
-int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index);
+/* Adds every usable name in search directory dir_index to s; problems go to c->dir_problems. With
+ * keep_invalid, names that are not valid UTF-8 are added too instead. Returns 0 or -ENOMEM. */
+int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index, bool keep_invalid);
+
+/* Adds name's candidates (where it exists, as a symlink or not) to s; a name that is not valid UTF-8 goes
+ * to c->dir_problems instead. Returns 0 or -ENOMEM. */
+int scan_name(Catalogue *c, Scan *s, const Dirs *dirs, const char *name);
 
 /* Loads the file at place into e, reusing previous's descriptor when the file is unchanged. Returns as
  * catalogue_entry_load() does. */

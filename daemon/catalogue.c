@@ -244,36 +244,118 @@ static size_t group_length(const Scan *s, size_t i) {
         return n;
 }
 
-/* Builds the entries from sorted candidates, and (for an update) the previous entries whose names did not
- * change, in one merge by name. */
-static int catalogue_fill(Catalogue *c, const Dirs *dirs, const Scan *s, const Catalogue *previous,
-                          char * const *changed, bool recheck_files) {
-        size_t n_max = s->n + (changed ? previous->n_entries : 0), i = 0, j = 0;
-        size_t n_changed = strv_length(changed);        /* once: a storm has many */
+size_t catalogue_label_cost(const char *name) {
+        size_t n = 17;          /* ' <node name="' '"/>' '\n' */
+
+        for (const char *p = name; *p; p++) {
+                bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+                bool digit = *p >= '0' && *p <= '9';
+                n += alpha || (digit && p > name) ? 1 : 3;
+        }
+        return n;
+}
+
+static int strv_push_bounded(char ***l, size_t *n, size_t capacity, const char *s);
+
+/* Where a merge of names is: the three sorted lists that make up a catalogue's next entries. */
+typedef struct Merge {
+        const Scan *scan;               /* candidates found for changed names (or, for a build, all) */
+        size_t i;
+        const Entry *old;               /* the previous entries (an update only) */
+        size_t n_old, j;
+        char * const *left;             /* the previous catalogue's left-out names (an update only) */
+        size_t n_left, k;
+        char * const *changed;          /* sorted: previous entries and left-out names of these are gone */
+        size_t n_changed;
+} Merge;
+
+static bool merge_changed(const Merge *g, const char *name) {
+        return g->changed && bsearch(&name, g->changed, g->n_changed, sizeof(char *), string_ptr_compare);
+}
+
+/* The smallest name at the heads of the three lists; 0 candidates, 1 previous entry, 2 left out, -1 none. */
+static int merge_next(const Merge *g, const char **ret) {
+        const char *heads[3] = {
+                g->i < g->scan->n ? g->scan->items[g->i].name : NULL,
+                g->j < g->n_old ? g->old[g->j].name : NULL,
+                g->k < g->n_left ? g->left[g->k] : NULL,
+        };
+        int best = -1;
+
+        for (int x = 0; x < 3; x++)
+                if (heads[x] && (best < 0 || strcmp(heads[x], heads[best]) < 0))
+                        best = x;
+        *ret = best >= 0 ? heads[best] : NULL;
+        return best;
+}
+
+/* Whether one more entry of this name stays within the cap. */
+static bool catalogue_has_room(const Catalogue *c, const char *name) {
+        return c->n_entries < c->max_entries &&
+               c->label_bytes + catalogue_label_cost(name) <= CATALOGUE_LABEL_BYTES_MAX;
+}
+
+/* A file left out before, now that there is room: looked up again like a changed name. */
+static int catalogue_add_left(Catalogue *c, const Dirs *dirs, const char *name, const Catalogue *previous) {
+        Scan s = {};
+        int r;
+
+        r = scan_name(c, &s, dirs, name);
+        if (r >= 0 && s.n > 0) {
+                qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
+                r = catalogue_add_group(c, dirs, s.items, s.n, previous);
+        }
+        scan_done(&s);
+        return r;
+}
+
+/* Builds the entries from sorted candidates, and (for an update) the previous entries and left-out names
+ * that did not change, in one merge by name; past the cap, names only go to left_out. */
+static int catalogue_fill(Catalogue *c, const Dirs *dirs, Merge *g, const Catalogue *previous, bool recheck_files) {
+        size_t n_max = g->scan->n + g->n_old + g->n_left, n_left_out = 0;
+        bool full = false;
         int r = 0;
 
-        c->entries = calloc(n_max ?: 1, sizeof(Entry));
+        c->entries = calloc((n_max < c->max_entries ? n_max : c->max_entries) ?: 1, sizeof(Entry));
         if (!c->entries)
                 return -ENOMEM;
 
-        while (r >= 0 && (i < s->n || (changed && j < previous->n_entries))) {
-                const Entry *old = changed && j < previous->n_entries ? &previous->entries[j] : NULL;
-                int cmp = !old ? -1 : i >= s->n ? 1 : strcmp(s->items[i].name, old->name);
+        for (;;) {
+                const char *name;
+                int from = merge_next(g, &name);
+                size_t before = c->n_entries;
 
-                if (old && cmp >= 0 && bsearch(&old->name, changed, n_changed, sizeof(char *),
-                                               string_ptr_compare)) {
-                        j++;            /* looked up again: its candidates, if any, stand for it */
+                if (from < 0 || r < 0)
+                        break;
+                if (from == 1 && merge_changed(g, name)) {
+                        g->j++;         /* looked up again: its candidates, if any, stand for it */
                         continue;
                 }
-                if (cmp > 0) {
-                        r = catalogue_copy_entry(c, old, recheck_files);
-                        j++;
+                if (from == 2 && merge_changed(g, name)) {
+                        g->k++;
                         continue;
                 }
-                size_t n = group_length(s, i);
-                r = catalogue_add_group(c, dirs, &s->items[i], n, previous);
-                i += n;
+                full = full || !catalogue_has_room(c, name);
+                if (full)               /* rank order: once one is left out, so is everything after it */
+                        r = strv_push_bounded(&c->left_out, &n_left_out, n_max, name);
+                if (from == 0) {
+                        size_t n = group_length(g->scan, g->i);
+                        if (!full)
+                                r = catalogue_add_group(c, dirs, &g->scan->items[g->i], n, previous);
+                        g->i += n;
+                } else if (from == 1) {
+                        if (!full)
+                                r = catalogue_copy_entry(c, &g->old[g->j], recheck_files);
+                        g->j++;
+                } else {
+                        if (!full)
+                                r = catalogue_add_left(c, dirs, name, previous);
+                        g->k++;
+                }
+                if (c->n_entries > before)
+                        c->label_bytes += catalogue_label_cost(c->entries[before].name);
         }
+        c->n_left_out = n_left_out;
         return r;
 }
 
@@ -299,6 +381,7 @@ static int catalogue_new(char * const *dirs, const char *root, const Catalogue *
                 if (!c->root)
                         return -ENOMEM;
         }
+        c->max_entries = previous ? previous->max_entries : CATALOGUE_ENTRIES_MAX;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -318,16 +401,27 @@ static int catalogue_finish(Catalogue *c) {
 static int catalogue_complete(Catalogue *c, Dirs *d, Scan *s, int r, const Catalogue *previous,
                               char * const *changed, bool recheck_files) {
         if (r >= 0) {
+                Merge g = { .scan = s };
+
+                if (changed) {
+                        g.old = previous->entries;
+                        g.n_old = previous->n_entries;
+                        g.left = previous->left_out;
+                        g.n_left = previous->n_left_out;
+                        g.changed = changed;
+                        g.n_changed = strv_length(changed);     /* once: a storm has many */
+                }
                 if (s->n > 0)
                         qsort(s->items, s->n, sizeof(Candidate), candidate_compare);
-                r = catalogue_fill(c, d, s, previous, changed, recheck_files);
+                r = catalogue_fill(c, d, &g, previous, recheck_files);
         }
         scan_done(s);
         dirs_done(d);
         return r < 0 ? r : catalogue_finish(c);
 }
 
-int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
+int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,
+                           Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         Dirs d = {};
         Scan s = {};
@@ -336,16 +430,50 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
         r = catalogue_new(dirs, root, previous, &c);
         if (r < 0)
                 return r;
+        if (max_entries > 0)
+                c->max_entries = max_entries < CATALOGUE_ENTRIES_MAX ? max_entries : CATALOGUE_ENTRIES_MAX;
         r = dirs_open(c, &d);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < d.n && r >= 0; i++)
-                r = scan_directory(c, &s, &d, i);
+                r = scan_directory(c, &s, &d, i, false);
         r = catalogue_complete(c, &d, &s, r, previous, NULL, false);
         if (r < 0)
                 return r;
 
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
+        return catalogue_build_capped(dirs, root, previous, 0, ret);
+}
+
+int catalogue_list_names(char * const *dirs, const char *root, char ***ret) {
+        _cleanup_(catalogue_freep) Catalogue *c = NULL;
+        _cleanup_(strv_freep) char **names = NULL;
+        size_t n = 0;
+        Dirs d = {};
+        Scan s = {};
+        int r;
+
+        r = catalogue_new(dirs, root, NULL, &c);        /* for dirs_open(); what it finds wrong is not kept */
+        if (r < 0)
+                return r;
+        r = dirs_open(c, &d);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < d.n && r >= 0; i++)
+                r = scan_directory(c, &s, &d, i, true);
+        if (r >= 0 && s.n > 0)
+                qsort(s.items, s.n, sizeof(Candidate), candidate_compare);
+        for (size_t i = 0; r >= 0 && i < s.n; i += group_length(&s, i))
+                r = strv_push_bounded(&names, &n, s.n, s.items[i].name);
+        scan_done(&s);
+        dirs_done(&d);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(names);
         return 0;
 }
 
@@ -372,7 +500,7 @@ static int keep_name_problems(Catalogue *c, const Catalogue *previous, char * co
         return 0;
 }
 
-int catalogue_update(const Catalogue *previous, char * const *changed, bool recheck_files, Catalogue **ret) {
+int catalogue_update(const Catalogue *previous, char * const *changed, unsigned flags, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         _cleanup_(strv_freep) char **names = NULL;
         Dirs d = {};
@@ -392,23 +520,16 @@ int catalogue_update(const Catalogue *previous, char * const *changed, bool rech
         r = dirs_open(c, &d);
         if (r < 0)
                 return r;
-        r = keep_name_problems(c, previous, names, &d);
-        /* where does each changed name exist now? (lstat: a dangling symlink exists too) */
+        if (!(flags & CATALOGUE_UPDATE_NAMES))
+                r = keep_name_problems(c, previous, names, &d);
+        /* where does each changed name exist now? */
         STRV_FOREACH(n, names) {
-                struct stat st;
-
                 if (catalogue_name_ignored(*n) || strchr(*n, '/') || (n > names && streq(*n, n[-1])))
                         continue;
-                for (unsigned i = 0; i < d.n && r >= 0; i++) {
-                        if (d.fds[i] < 0 || fstatat(d.fds[i], *n, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                                continue;
-                        if (utf8_is_valid(*n))
-                                r = scan_add(&s, *n, i, S_ISLNK(st.st_mode) ? DT_LNK : DT_REG);
-                        else
-                                r = strv_consume(&c->dir_problems, name_problem(d.paths[i], *n));
-                }
+                if (r >= 0)
+                        r = scan_name(c, &s, &d, *n);
         }
-        r = catalogue_complete(c, &d, &s, r, previous, names, recheck_files);
+        r = catalogue_complete(c, &d, &s, r, previous, names, flags & CATALOGUE_UPDATE_FILES);
         if (r < 0)
                 return r;
 
@@ -437,6 +558,7 @@ Catalogue *catalogue_free(Catalogue *c) {
         free(c->root);
         strv_free(c->features);
         strv_free(c->dir_problems);
+        strv_free(c->left_out);
         image_cache_unref(c->images);
         free(c);
         return NULL;

@@ -65,6 +65,7 @@ Manager *manager_free(Manager *m) {
         strv_free(m->link_entries);
         name_set_done(&m->pending_names);
         name_set_done(&m->link_dirs);
+        free(m->rescan_why);
         bus_path_memo_done(&m->paths);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -141,6 +142,19 @@ static void log_masks(const Catalogue *c, const Catalogue *previous) {
         }
 }
 
+/* Says when files start or stop being left out past the cap: once, not at every step of a storm. */
+static void log_left_out(const Catalogue *c, const Catalogue *previous) {
+        size_t before = previous ? previous->n_left_out : 0;
+
+        if (c->n_left_out > 0 && before == 0)
+                log_warning("Serving at most %zu firmware descriptors (and %u KiB of their names): %zu more "
+                            "descriptor %s left out, from '%s' on.", c->max_entries,
+                            CATALOGUE_LABEL_BYTES_MAX / 1024U, c->n_left_out,
+                            plural(c->n_left_out, "file is", "files are"), c->left_out[0]);
+        else if (c->n_left_out == 0 && before > 0)
+                log_info("No descriptor file is left out any more.");
+}
+
 /* Swaps in a new catalogue and announces what changed. Takes ownership of c. Returns 1 if anything changed. */
 static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         _cleanup_(catalogue_freep) Catalogue *new = c;
@@ -153,6 +167,7 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
 
         log_catalogue_problems(new, m->catalogue);
         log_masks(new, m->catalogue);
+        log_left_out(new, m->catalogue);
         /* a storm shrinks the catalogue in parts: compare with the largest it was since the last trim */
         if (new->n_entries > m->n_entries_peak)
                 m->n_entries_peak = new->n_entries;
@@ -223,7 +238,7 @@ int manager_load(Manager *m) {
         /* the search directories are watched before they are read, so nothing falls between the two */
         r = manager_update_watches(m, true);
         if (r >= 0)
-                r = catalogue_build(m->search_path, m->root, NULL, &m->catalogue);
+                r = catalogue_build_capped(m->search_path, m->root, NULL, m->max_entries, &m->catalogue);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the firmware catalogue: %m");
 
@@ -242,6 +257,7 @@ int manager_load(Manager *m) {
 
         log_catalogue_problems(m->catalogue, NULL);
         log_masks(m->catalogue, NULL);
+        log_left_out(m->catalogue, NULL);
         log_info("Loaded %zu firmware %s (%zu invalid, %zu masked) in %.1f ms, watching %zu %s.",
                  m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
                  m->catalogue->n_invalid, m->catalogue->n_masked, (double) (now_nsec() - start) / 1e6,
@@ -254,7 +270,7 @@ int manager_rescan(Manager *m, const char *why) {
         int r;
 
         machines_refresh(m->machines);  /* a QEMU upgrade the watch missed is seen on request too */
-        r = catalogue_build(m->search_path, m->root, m->catalogue, &c);
+        r = catalogue_build_capped(m->search_path, m->root, m->catalogue, m->max_entries, &c);
         if (r < 0)
                 return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
         /* how the catalogue was rebuilt, and what it cost: the tests read this to tell a full rescan from a
@@ -288,37 +304,93 @@ static char **take_pending_chunk(Manager *m) {
         return TAKE_PTR(names);
 }
 
-static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        _cleanup_(strv_freep) char **names = m->pending_full ? name_set_steal(&m->pending_names) :
-                                                                take_pending_chunk(m);
-        bool full = m->pending_full, files = m->pending_files;
+/* Adds sorted names to the pending set. Returns 0 or -ENOMEM. */
+static int pend_names(Manager *m, char * const *names, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (name_set_add(&m->pending_names, names[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+int manager_rescan_start(Manager *m, const char *why) {
+        _cleanup_(strv_freep) char **listed = NULL;
+        _cleanup_(freep) char *w = strdup(why);
+        int r;
+
+        machines_refresh(m->machines);  /* a QEMU upgrade the watch missed is seen on request too */
+        /* listing directories is cheap; reading 100,000 files is not: the names go through the same steps
+         * as a storm's, so calls are answered in between, and every name keeps its entry until its own
+         * step looks at it again */
+        r = catalogue_list_names(m->search_path, m->root, &listed);
+        if (r >= 0)
+                r = pend_names(m, listed, strv_length(listed));
+        for (size_t i = 0; r >= 0 && i < m->catalogue->n_entries; i++)
+                r = name_set_add(&m->pending_names, m->catalogue->entries[i].name) < 0 ? -ENOMEM : 0;
+        if (r >= 0)
+                r = pend_names(m, m->catalogue->left_out, m->catalogue->n_left_out);
+        if (r < 0 || !w)
+                return log_error_errno(ENOMEM, "Failed to start a rescan: %m");
+
+        free(m->rescan_why);
+        m->rescan_why = TAKE_PTR(w);
+        m->rescan_steps = 0;
+        m->pending_files = m->pending_all_names = true;
+        m->pending_more = true;
+        /* how the catalogue is rebuilt: the tests read this to tell a full rescan from a targeted update */
+        log_debug("Rebuild %" PRIu64 ": full rescan (%s) of %zu names in steps of %u.", m->n_rebuilds + 1, why,
+                  m->pending_names.n, MANAGER_REBUILD_CHUNK);
+        /* at once, not at the end of a window that changes already started */
+        m->debounce = sd_event_source_disable_unref(m->debounce);
+        manager_arm_debounce(m);
+        return 0;
+}
+
+/* One step: the next chunk of pending names (or the referenced files) looked at again. */
+static int rebuild_step(Manager *m) {
+        _cleanup_(strv_freep) char **names = take_pending_chunk(m);
+        bool files = m->pending_files, all = m->pending_all_names;
+        uint64_t start = now_nsec();
         Catalogue *c = NULL;
         int r;
 
+        m->pending_files = m->pending_all_names = false;
+        r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL },
+                             (files ? CATALOGUE_UPDATE_FILES : 0) | (all ? CATALOGUE_UPDATE_NAMES : 0), &c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
+        log_debug("Updated the catalogue in %.1f ms, %" PRIu64 " images hashed.",
+                  (double) (now_nsec() - start) / 1e6, c->n_hashed);
+        log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.", m->n_rebuilds + 1,
+                  strv_length(names), files ? " and the referenced files" : "", c->n_parsed, c->n_reused);
+        return manager_apply(m, c, m->rescan_why ?: files && !names ? "firmware images changed" :
+                                                                       "descriptors changed");
+}
+
+static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
         m->debounce = sd_event_source_disable_unref(m->debounce);
-        m->pending_full = m->pending_files = false;
 
         if (m->test_failing_rebuilds > 0) {
                 m->test_failing_rebuilds--;
+                name_set_done(&m->pending_names);       /* lost: the full rescan below covers them */
+                m->pending_files = m->pending_full = m->pending_more = false;
                 r = log_error_errno(ENOMEM, "Failed to rebuild the firmware catalogue, keeping the old one "
                                     "(as the test environment asked): %m");
-        } else if (full)
-                r = manager_rescan(m, "directories changed");
-        else {
-                uint64_t start = now_nsec();
-
-                r = catalogue_update(m->catalogue, names ?: (char *[]) { NULL }, files, &c);
-                if (r < 0)
-                        log_error_errno(r, "Failed to update the firmware catalogue, keeping the old one: %m");
-                else {
-                        log_debug("Updated the catalogue in %.1f ms, %" PRIu64 " images hashed.",
-                                  (double) (now_nsec() - start) / 1e6, c->n_hashed);
-                        log_debug("Rebuild %" PRIu64 ": update of %zu names%s, %zu parsed, %zu reused.",
-                                  m->n_rebuilds + 1, strv_length(names),
-                                  files ? " and the referenced files" : "", c->n_parsed, c->n_reused);
-                        r = manager_apply(m, c, files && !names ? "firmware images changed" :
-                                                                  "descriptors changed");
+        } else if (m->pending_full) {
+                m->pending_full = false;
+                r = manager_rescan_start(m, "directories changed");
+                if (r >= 0)
+                        return 0;
+        } else {
+                r = rebuild_step(m);
+                if (r >= 0 && m->rescan_why) {
+                        m->rescan_steps++;
+                        if (!m->pending_more) {
+                                log_debug("Full rescan (%s) done in %zu steps.", m->rescan_why, m->rescan_steps);
+                                free(m->rescan_why), m->rescan_why = NULL;
+                        }
                 }
         }
         if (r >= 0 && m->pending_more)
@@ -329,6 +401,7 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                  * not be armed in the first place (s is NULL then): the next change tries again. */
                 m->pending_full = true;
                 m->pending_more = false;        /* after a window, not at once */
+                free(m->rescan_why), m->rescan_why = NULL;
                 if (s)
                         manager_arm_debounce(m);
         }
@@ -366,6 +439,16 @@ char *manager_status_text(const Manager *m) {
 
         if (!base)
                 return NULL;
+        if (m->catalogue->n_left_out > 0) {     /* past the cap: say so where an administrator looks */
+                char *more = strdup_printf("%s; %zu descriptor %s left out over the limit of %zu", base,
+                                           m->catalogue->n_left_out,
+                                           plural(m->catalogue->n_left_out, "file", "files"),
+                                           m->catalogue->max_entries);
+                free(base);
+                base = more;
+                if (!base)
+                        return NULL;
+        }
         if (m->no_inotify)
                 return strdup_printf("%s; no inotify instance, polling everything every %.1f s", base,
                                      m->poll_usec / 1e6);
