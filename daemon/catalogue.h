@@ -21,6 +21,18 @@ const char *entry_state_to_string(EntryState s) _pure_;
 
 typedef struct Catalogue Catalogue;
 
+/* The most descriptor files one catalogue serves. Each is an object on the bus and a child node in the
+ * Introspect XML of the firmware node (' <node name="X"/>' and a newline, 17 bytes plus the name as
+ * sd_bus_path_encode() escapes it, up to 3 bytes a byte): the names' bytes there are bounded too, to 7 MiB,
+ * leaving room under the bus's 8 MiB reply bound. 100,000 names of 30 bytes cost about 5 MiB; names of 255
+ * bytes that are all escaped cost 782 bytes each, and 9,386 of them fill the budget. Files past either
+ * limit, in rank order, are left out and counted (docs/catalogue.md). */
+#define CATALOGUE_ENTRIES_MAX 100000U
+#define CATALOGUE_LABEL_BYTES_MAX (7U * 1024U * 1024U)
+
+/* What one name costs in the Introspect XML of the firmware node, in bytes. */
+size_t catalogue_label_cost(const char *name) _pure_;
+
 /* Candidates whose machine globs (for one architecture) begin with the same literal text: the characters
  * before the first '*', '?', '[' or '\\'. A glob can only match a machine type that starts with its
  * literal prefix, so a resolve looks only at the buckets whose prefix starts the requested machine type. */
@@ -103,6 +115,11 @@ struct Catalogue {
 
         ImageCache *images;             /* image facts by file identity, shared with the previous catalogue */
         uint64_t n_hashed;              /* images this build hashed */
+
+        size_t max_entries;             /* the cap, at most CATALOGUE_ENTRIES_MAX */
+        size_t label_bytes;             /* catalogue_label_cost() of every entry, summed */
+        char **left_out;                /* names of files past the cap, sorted; every one ranks after every entry */
+        size_t n_left_out;
 };
 
 /* Builds a catalogue from dirs (most general first) below root (NULL or "/" for none). When previous is
@@ -110,11 +127,28 @@ struct Catalogue {
  * with single files or directories are recorded in the catalogue, never returned. Returns 0 or -ENOMEM. */
 int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret);
 
+/* The same, serving at most max_entries files (0 or more than CATALOGUE_ENTRIES_MAX: that; without it, the
+ * previous catalogue's cap). Updates of the result keep its cap. Returns 0 or -ENOMEM. */
+int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,
+                           Catalogue **ret);
+
+/* Every name in the search directories that a build would look at (names that are not valid UTF-8
+ * included, so that an update reports them), sorted and unique: what a full rescan in steps goes through.
+ * Reads directories only, no file. Returns 0 or -ENOMEM. */
+int catalogue_list_names(char * const *dirs, const char *root, char ***ret);
+
+typedef enum CatalogueUpdateFlags {
+        CATALOGUE_UPDATE_FILES = 1 << 0,        /* check every referenced file again */
+        CATALOGUE_UPDATE_NAMES = 1 << 1,        /* forget what earlier scans said about names: changed has
+                                                 * every name there is (the first step of a full rescan) */
+} CatalogueUpdateFlags;
+
 /* A rebuild that looks again only at the files called changed (basenames, in every search directory):
- * every other entry is taken over from previous unchanged, its file checks too unless recheck_files.
+ * every other entry is taken over from previous unchanged, its file checks too unless flags has
+ * CATALOGUE_UPDATE_FILES (true means that). Files left out past the cap come in as room is made.
  * Cheaper than catalogue_build() by the cost of scanning and stat()ing everything; only correct when
  * nothing else changed (the caller knows, from inotify). Returns 0 or -ENOMEM. */
-int catalogue_update(const Catalogue *previous, char * const *changed, bool recheck_files, Catalogue **ret);
+int catalogue_update(const Catalogue *previous, char * const *changed, unsigned flags, Catalogue **ret);
 
 Catalogue *catalogue_free(Catalogue *c);
 static inline void catalogue_freep(Catalogue **c) {

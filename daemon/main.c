@@ -19,6 +19,7 @@ static uint64_t arg_debounce_usec = MANAGER_DEBOUNCE_USEC_DEFAULT;
 static char *arg_qemu_dirs = NULL;
 static uint64_t arg_qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
 static uint64_t arg_poll_usec = MANAGER_POLL_USEC_DEFAULT;
+static size_t arg_max_descriptors = CATALOGUE_ENTRIES_MAX;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -36,14 +37,17 @@ static void help(void) {
                "     --qemu-timeout=MSEC  How long QEMU may take to answer (default 5000)\n"
                "     --poll-interval=MSEC Rescan directories that cannot be watched this often\n"
                "                          (default 5000)\n"
+               "     --max-descriptors=N  Serve at most N descriptor files, the first in rank order\n"
+               "                          (default and most: %u)\n"
                "     --log-level=LEVEL    debug, info, notice, warning, err\n",
-               program_invocation_short_name);
+               program_invocation_short_name, CATALOGUE_ENTRIES_MAX);
 }
 
 static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL,
                 ARG_DEBOUNCE, ARG_QEMU_DIRS, ARG_QEMU_TIMEOUT, ARG_POLL_INTERVAL,
+                ARG_MAX_DESCRIPTORS,
         };
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
@@ -58,6 +62,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "qemu-dirs",   required_argument, NULL, ARG_QEMU_DIRS   },
                 { "qemu-timeout", required_argument, NULL, ARG_QEMU_TIMEOUT },
                 { "poll-interval", required_argument, NULL, ARG_POLL_INTERVAL },
+                { "max-descriptors", required_argument, NULL, ARG_MAX_DESCRIPTORS },
                 {}
         };
         int c;
@@ -114,6 +119,18 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_poll_usec = (uint64_t) ms * 1000;
                         break;
                 }
+                case ARG_MAX_DESCRIPTORS: {
+                        char *end;
+                        unsigned long n;
+
+                        errno = 0;
+                        n = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || n == 0 || n > CATALOGUE_ENTRIES_MAX)
+                                return log_error_errno(EINVAL, "Invalid --max-descriptors '%s': 1 to %u.", optarg,
+                                                       CATALOGUE_ENTRIES_MAX);
+                        arg_max_descriptors = n;
+                        break;
+                }
                 case ARG_QEMU_DIRS:
                         free(arg_qemu_dirs);
                         arg_qemu_dirs = strdup(optarg);
@@ -159,7 +176,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         log_info("Received SIGHUP from pid %" PRIu32 ", rescanning.", si->ssi_pid);
         manager_retry_watches(m);
-        (void) manager_rescan(m, "SIGHUP");
+        (void) manager_rescan_start(m, "SIGHUP");
         return 0;
 }
 
@@ -197,6 +214,7 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to set up: %m");
         m->debounce_usec = arg_debounce_usec;
         m->poll_usec = arg_poll_usec;
+        m->max_entries = arg_max_descriptors;
         /* for the test suite: out of memory on demand, where nothing else can make it happen */
         const char *failing = getenv("FWREGISTRYD_TEST_FAILING_REBUILDS");
         if (failing)

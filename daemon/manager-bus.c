@@ -66,6 +66,16 @@ char *manager_status_text(const Manager *m) {
 
         if (!base)
                 return NULL;
+        if (m->catalogue->n_left_out > 0) {     /* past the cap: say so where an administrator looks */
+                char *more = strdup_printf("%s; %zu descriptor %s left out over the limit of %zu", base,
+                                           m->catalogue->n_left_out,
+                                           plural(m->catalogue->n_left_out, "file", "files"),
+                                           m->catalogue->max_entries);
+                free(base);
+                base = more;
+                if (!base)
+                        return NULL;
+        }
         if (m->no_inotify)
                 return strdup_printf("%s; no inotify instance, polling everything every %.1f s", base,
                                      m->poll_usec / 1e6);

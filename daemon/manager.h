@@ -50,6 +50,10 @@ typedef struct Manager {
         bool pending_files;             /* referenced files to check again */
         bool pending_full;              /* something only a full rescan gets right */
         bool pending_more;              /* pending_names holds the rest of a storm, to go on with at once */
+        bool pending_all_names;         /* the next step is a full rescan's first: pending_names has every name */
+        char *rescan_why;               /* a full rescan in steps is under way, for this reason */
+        size_t rescan_steps;
+        size_t max_entries;             /* --max-descriptors; 0: CATALOGUE_ENTRIES_MAX */
         size_t n_entries_peak;          /* the largest catalogue since memory was last handed back */
         char **unwatched;               /* directories polled because watching them failed, sorted */
         bool no_inotify;                /* no inotify instance: everything is polled */
@@ -79,6 +83,12 @@ int manager_load(Manager *m);
  * generation and emits the signals. The old catalogue keeps serving if the rebuild fails. Returns 1 when the
  * catalogue changed, 0 when not, or a negative errno. */
 int manager_rescan(Manager *m, const char *why);
+
+/* Starts a full rescan in steps: the directories are listed now, and every name there or in the catalogue
+ * is looked at again MANAGER_REBUILD_CHUNK at a time, each step swapped in and announced, with bus calls
+ * answered in between (SIGHUP, IN_Q_OVERFLOW, directories that came or went, polls). A single rebuild,
+ * however large, is manager_rescan(). Returns 0, or -ENOMEM (logged). */
+int manager_rescan_start(Manager *m, const char *why);
 
 /* What one watch event means: a name to look at again (pending_names), referenced files to check again
  * (pending_files) or a full rescan (pending_full). O(1) on average, whatever is pending already. Returns 0

@@ -4,12 +4,15 @@
 client calls Resolve without pause. Prints, for each storm, the time until the catalogue is full (or empty),
 the Resolve latency meanwhile (median, p99, worst) and the daemon's RSS afterwards.
 
-    bench-storm.py [--count 100000] [--daemon PATH]
+    bench-storm.py [--count 100000] [--daemon PATH] [--rescan] [--save-log PATH]
 
-Runs on a private bus on this machine; the tree lives in a temporary directory."""
+With --rescan, the daemon is also sent SIGHUP while the N descriptors are there: the time until the full
+rescan is done, and Resolve meanwhile (the daemon then logs at debug level, which says when a rescan is
+done). Runs on a private bus on this machine; the tree lives in a temporary directory."""
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -95,11 +98,42 @@ def storm(name, action, caller, want, pid):
           f'worst {lat[-1] * 1000:.1f} ms; RSS after {rss_kib(pid) / 1024:.1f} MiB', flush=True)
 
 
+def rescan(caller, pid, log_path):
+    """SIGHUP with the catalogue full; done when the daemon logs that the rescan is: "Full rescan (SIGHUP)
+    done" after the last step, or, from a daemon that rescans in one rebuild (the previous release),
+    "Rescanned (SIGHUP)" after it."""
+    def seen():
+        with open(log_path, errors='replace') as f:
+            text = f.read()
+        if re.search(r'full rescan \(SIGHUP\) of \d+ names in steps', text):
+            return len(re.findall(r'Full rescan \(SIGHUP\) done', text))
+        return len(re.findall(r'Rescanned \(SIGHUP\)', text))
+
+    before = seen()
+    caller.start()
+    start = time.monotonic()
+    os.kill(pid, signal.SIGHUP)
+    while seen() == before:
+        if time.monotonic() - start > 600:
+            raise SystemExit('rescan: not done in 600 s')
+        time.sleep(0.02)
+    done = time.monotonic() - start
+    lat = sorted(caller.finish())
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(f'SIGHUP rescan: done after {done:.1f} s; Resolve during it: {len(lat)} calls, median '
+          f'{statistics.median(lat) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, worst {lat[-1] * 1000:.1f} ms; '
+          f'RSS after {rss_kib(pid) / 1024:.1f} MiB', flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--count', type=int, default=100000)
     parser.add_argument('--daemon', default='build/daemon/fwregistryd')
+    parser.add_argument('--rescan', action='store_true', help='also time a full rescan (SIGHUP) at N')
+    parser.add_argument('--save-log', help='keep the daemon\'s log there')
     args = parser.parse_args()
+    if args.rescan:
+        os.environ['FWREGISTRYD_LOG_LEVEL'] = 'debug'
 
     tmp = tempfile.mkdtemp(prefix='fwregistryd-storm-')
     bus = daemon = None
@@ -131,11 +165,15 @@ def main():
                 os.unlink(os.path.join(usr, n))
 
         storm('create storm', create, caller, args.count, daemon.pid)
+        if args.rescan:
+            rescan(caller, daemon.pid, os.path.join(tmp, 'daemon.log'))
         storm('delete storm', delete, caller, 0, daemon.pid)
         log.flush()
         with open(os.path.join(tmp, 'daemon.log')) as f:
             text = f.read()
         print(f'queue overflows (full rescans): {text.count("Missed file system events")}')
+        if args.save_log:
+            shutil.copy(os.path.join(tmp, 'daemon.log'), args.save_log)
     finally:
         if daemon:
             daemon.send_signal(signal.SIGTERM)
