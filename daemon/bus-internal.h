@@ -8,6 +8,16 @@
 
 typedef struct PolkitQuery PolkitQuery;
 
+/* A Reload() call, answered when the rescan it started (or the one after a rescan already running) ends. */
+typedef struct ReloadWaiter {
+        sd_bus_message *request;
+        uint64_t serial;
+} ReloadWaiter;
+
+/* Reload() calls that wait for their rescan, at most: each is an authorized caller, and one rescan answers
+ * them all. */
+#define BUS_RELOADS_WAITING_MAX 64U
+
 struct Bus {
         sd_bus *bus;
         sd_event *event;
@@ -19,6 +29,8 @@ struct Bus {
         PathMemo paths;                 /* object paths Resolve answered with */
         PolkitQuery *polkit_queries;    /* Reload calls waiting for polkit */
         unsigned n_polkit_queries;
+        ReloadWaiter reloads[BUS_RELOADS_WAITING_MAX];  /* waiting for their rescan to end */
+        size_t n_reloads;
 };
 
 static inline const Catalogue *bus_catalogue(const Bus *b) {
@@ -32,6 +44,9 @@ static inline uint64_t bus_generation(const Bus *b) {
 static inline const char *bus_scope(const Bus *b) {
         return b->user ? "user" : "system";
 }
+
+/* Answers every Reload() still waiting for its rescan with an error, at exit (bus-manager.c). */
+void bus_reload_cancel_all(Bus *b);
 
 /* Registers the Manager interface on BUS_MANAGER_PATH (bus-manager.c). Returns 0 or a negative errno,
  * logged. */

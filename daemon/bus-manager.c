@@ -298,14 +298,50 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
 
 /* ---- Reload ------------------------------------------------------------------------------------------- */
 
+/* Starts the rescan; the call is answered when it ends (bus_rescan_done()), so that "Reload() returned" still
+ * means "rescanned", while the rescan goes in steps and other calls are answered in between. */
 static int reload_and_reply(Bus *b, sd_bus_message *request) {
         _cleanup_(freep) char *why = strdup_printf("Reload() by %s", strna(sd_bus_message_get_sender(request)));
+        uint64_t serial;
         int r;
 
-        r = b->ops->reload(b->userdata, why ?: "Reload()");
+        if (b->n_reloads >= BUS_RELOADS_WAITING_MAX)
+                return sd_bus_reply_method_errorf(request, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                                  "Too many Reload() calls waiting for a rescan, try again later");
+        r = b->ops->reload(b->userdata, why ?: "Reload()", &serial);
         if (r < 0)
                 return sd_bus_reply_method_errnof(request, r, "Failed to rescan: %m");
-        return sd_bus_reply_method_return(request, NULL);
+        b->reloads[b->n_reloads++] = (ReloadWaiter) { sd_bus_message_ref(request), serial };
+        return 1;
+}
+
+void bus_rescan_done(Bus *b, uint64_t serial, int error) {
+        size_t kept = 0;
+
+        for (size_t i = 0; b && i < b->n_reloads; i++) {
+                ReloadWaiter *w = &b->reloads[i];
+
+                if (w->serial > serial) {
+                        b->reloads[kept++] = *w;
+                        continue;
+                }
+                if (error < 0)
+                        (void) sd_bus_reply_method_errnof(w->request, error, "Failed to rescan: %m");
+                else
+                        (void) sd_bus_reply_method_return(w->request, NULL);
+                sd_bus_message_unref(w->request);
+        }
+        if (b)
+                b->n_reloads = kept;
+}
+
+void bus_reload_cancel_all(Bus *b) {
+        for (size_t i = 0; i < b->n_reloads; i++) {
+                (void) sd_bus_reply_method_errorf(b->reloads[i].request, SD_BUS_ERROR_FAILED,
+                                                  "The firmware registry is shutting down before the rescan ended");
+                sd_bus_message_unref(b->reloads[i].request);
+        }
+        b->n_reloads = 0;
 }
 
 static const BusPolkitAction reload_action = {

@@ -15,8 +15,9 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
 /* Runs before sd-bus's own exit source, which flushes and closes the connection: afterwards nobody could be
  * told that their Reload() will not happen. */
-static int on_exit_cancel_polkit(sd_event_source *s, void *userdata) {
+static int on_exit_cancel_reloads(sd_event_source *s, void *userdata) {
         bus_polkit_cancel_all(userdata);
+        bus_reload_cancel_all(userdata);
         return 0;
 }
 
@@ -71,7 +72,7 @@ static int bus_start(Bus *b) {
         r = sd_bus_attach_event(b->bus, b->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        r = sd_event_add_exit(b->event, &b->exit_source, on_exit_cancel_polkit, b);
+        r = sd_event_add_exit(b->event, &b->exit_source, on_exit_cancel_reloads, b);
         if (r >= 0)
                 r = sd_event_source_set_priority(b->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0)
@@ -109,6 +110,7 @@ Bus *bus_free(Bus *b) {
         if (!b)
                 return NULL;
         bus_polkit_cancel_all(b);
+        bus_reload_cancel_all(b);
         sd_event_source_disable_unref(b->exit_source);
         bus_path_memo_done(&b->paths);
         sd_bus_flush_close_unref(b->bus);

@@ -39,7 +39,9 @@ typedef struct BusOps {
         char **(*unwatched)(void *userdata);                    /* directories polled instead, sorted */
         const QemuMachines *(*machines)(void *userdata);        /* what machine aliases stand for now */
         const char *(*instance_id)(void *userdata);             /* the same for as long as the bus lives */
-        int (*reload)(void *userdata, const char *why);         /* Reload(): watch again and rescan */
+        /* Reload(): watch again and start a rescan; ret_serial says which rescan's end answers the call
+         * (bus_rescan_done()). Returns 0 or a negative errno. */
+        int (*reload)(void *userdata, const char *why, uint64_t *ret_serial);
 } BusOps;
 
 typedef struct Bus Bus;
@@ -48,12 +50,16 @@ typedef struct Bus Bus;
  * a negative errno, logged. */
 int bus_new(sd_event *event, bool user, const BusOps *ops, void *userdata, Bus **ret);
 
-/* Answers every Reload still waiting for polkit with an error, then flushes and closes the connection.
+/* Answers every Reload still waiting (for polkit or for its rescan) with an error, then flushes and closes the connection.
  * Accepts NULL. Returns NULL. */
 Bus *bus_free(Bus *b);
 static inline void bus_freep(Bus **b) {
         bus_free(*b);
 }
+
+/* A rescan ended (error: 0, or why it failed as a negative errno): every Reload() waiting for a rescan up to
+ * serial is answered. Does nothing without a bus. */
+void bus_rescan_done(Bus *b, uint64_t serial, int error);
 
 /* Announces a catalogue change: InterfacesRemoved/Added, PropertiesChanged of the modified objects and of
  * the Manager, then CatalogueChanged. Does nothing without a bus. Returns 0 or a negative errno. */

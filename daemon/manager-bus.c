@@ -37,11 +37,11 @@ static const char *get_instance_id(void *userdata) {
 }
 
 /* Reload(): failed watches are tried again too, as after SIGHUP. */
-static int reload(void *userdata, const char *why) {
+static int reload(void *userdata, const char *why, uint64_t *ret_serial) {
         Manager *m = userdata;
 
         manager_retry_watches(m);
-        return manager_rescan(m, why);
+        return manager_rescan_request(m, why, ret_serial);
 }
 
 static const BusOps manager_bus_ops = {

@@ -261,21 +261,6 @@ int manager_load(Manager *m) {
         return 0;
 }
 
-int manager_rescan(Manager *m, const char *why) {
-        Catalogue *c = NULL;
-        int r;
-
-        machines_refresh(m->machines);  /* a QEMU upgrade the watch missed is seen on request too */
-        r = catalogue_build_capped(m->search_path, m->root, m->catalogue, m->max_entries, &c);
-        if (r < 0)
-                return log_error_errno(r, "Failed to rebuild the firmware catalogue, keeping the old one: %m");
-        /* how the catalogue was rebuilt, and what it cost: the tests read this to tell a full rescan from a
-         * targeted update */
-        log_debug("Rebuild %" PRIu64 ": full rescan (%s), %zu parsed, %zu reused.", m->n_rebuilds + 1, why,
-                  c->n_parsed, c->n_reused);
-        return manager_apply(m, c, why);
-}
-
 /* ---- reacting to changes ------------------------------------------------------------------------------- */
 
 /* Of many names, the first MANAGER_REBUILD_CHUNK are rebuilt now and the rest go back to the pending set;
@@ -327,6 +312,8 @@ int manager_rescan_start(Manager *m, const char *why) {
         if (r < 0 || !w)
                 return log_error_errno(ENOMEM, "Failed to start a rescan: %m");
 
+        if (!m->rescan_why)
+                m->rescan_serial++;     /* a new one; one that starts over keeps its serial */
         free(m->rescan_why);
         m->rescan_why = TAKE_PTR(w);
         m->rescan_steps = 0;
@@ -339,6 +326,31 @@ int manager_rescan_start(Manager *m, const char *why) {
         m->debounce = sd_event_source_disable_unref(m->debounce);
         manager_arm_debounce(m);
         return 0;
+}
+
+int manager_rescan_request(Manager *m, const char *why, uint64_t *ret_serial) {
+        int r;
+
+        if (m->rescan_why) {
+                m->rescan_again = true;
+                *ret_serial = m->rescan_serial + 1;
+                return 0;
+        }
+        r = manager_rescan_start(m, why);
+        if (r < 0)
+                return r;
+        *ret_serial = m->rescan_serial;
+        return 0;
+}
+
+/* A full rescan ended: whoever waits for it is answered, and the one asked for meanwhile starts. */
+static void rescan_done(Manager *m, int error) {
+        free(m->rescan_why), m->rescan_why = NULL;
+        bus_rescan_done(m->bus, m->rescan_serial, error);
+        if (error < 0 || !m->rescan_again)
+                return;         /* after a failure, the full rescan that follows answers the rest */
+        m->rescan_again = false;
+        (void) manager_rescan_start(m, "Reload() during a rescan");
 }
 
 /* One step: the next chunk of pending names (or the referenced files) looked at again. */
@@ -385,7 +397,7 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                         m->rescan_steps++;
                         if (!m->pending_more) {
                                 log_debug("Full rescan (%s) done in %zu steps.", m->rescan_why, m->rescan_steps);
-                                free(m->rescan_why), m->rescan_why = NULL;
+                                rescan_done(m, 0);
                         }
                 }
         }
@@ -397,7 +409,9 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                  * not be armed in the first place (s is NULL then): the next change tries again. */
                 m->pending_full = true;
                 m->pending_more = false;        /* after a window, not at once */
-                free(m->rescan_why), m->rescan_why = NULL;
+                m->rescan_again = false;        /* that full rescan answers who waits for this one */
+                if (m->rescan_why)
+                        rescan_done(m, r);
                 if (s)
                         manager_arm_debounce(m);
         }

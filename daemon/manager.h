@@ -53,6 +53,8 @@ typedef struct Manager {
         bool pending_all_names;         /* the next step is a full rescan's first: pending_names has every name */
         char *rescan_why;               /* a full rescan in steps is under way, for this reason */
         size_t rescan_steps;
+        uint64_t rescan_serial;         /* counts full rescans in steps: the running or the last one */
+        bool rescan_again;              /* Reload() came while one ran: another rescan follows it */
         size_t max_entries;             /* --max-descriptors; 0: CATALOGUE_ENTRIES_MAX */
         size_t n_entries_peak;          /* the largest catalogue since memory was last handed back */
         char **unwatched;               /* directories polled because watching them failed, sorted */
@@ -79,16 +81,17 @@ static inline void manager_freep(Manager **m) {
 /* The first scan, before the bus name is taken, and the watches. Returns 0 or a negative errno. */
 int manager_load(Manager *m);
 
-/* Rebuilds the catalogue (re-reading changed files only), swaps it in and, when anything changed, bumps the
- * generation and emits the signals. The old catalogue keeps serving if the rebuild fails. Returns 1 when the
- * catalogue changed, 0 when not, or a negative errno. */
-int manager_rescan(Manager *m, const char *why);
 
 /* Starts a full rescan in steps: the directories are listed now, and every name there or in the catalogue
  * is looked at again MANAGER_REBUILD_CHUNK at a time, each step swapped in and announced, with bus calls
- * answered in between (SIGHUP, IN_Q_OVERFLOW, directories that came or went, polls). A single rebuild,
- * however large, is manager_rescan(). Returns 0, or -ENOMEM (logged). */
+ * answered in between (SIGHUP, IN_Q_OVERFLOW, directories that came or went, polls). A rescan already under
+ * way starts over with every name. Returns 0, or -ENOMEM (logged). */
 int manager_rescan_start(Manager *m, const char *why);
+
+/* A rescan for Reload(): starts one, or when one is under way, asks for another after it (however many
+ * Reload() calls come meanwhile: one more rescan answers them all). ret_serial is the serial of the rescan
+ * whose end answers the caller (bus_rescan_done()). Returns 0, or -ENOMEM (logged). */
+int manager_rescan_request(Manager *m, const char *why, uint64_t *ret_serial);
 
 /* What one watch event means: a name to look at again (pending_names), referenced files to check again
  * (pending_files) or a full rescan (pending_full). O(1) on average, whatever is pending already. Returns 0

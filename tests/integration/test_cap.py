@@ -109,6 +109,63 @@ class TestRescanInSteps(DaemonTestCase):
         self.assertEqual({name for name, _ in answers}, {'40-x86-enrolled.json'})
         self.assertTrue(any(0 < done < steps for _, done in answers), 'no call was answered during the rescan')
 
+    def test_reload_answers_when_its_rescan_ends(self):
+        """Reload() rescans in steps too, answering other calls meanwhile, and returns only when its rescan has
+        ended; a second Reload() that comes during the rescan is answered by one more rescan after it."""
+        def connect():
+            bus = dbus.bus.BusConnection(self.bus_address)
+            return dbus.Interface(bus.get_object(BUS_NAME, '/io/github/fwregistryd/FirmwareRegistry1'),
+                                  'io.github.fwregistryd.FirmwareRegistry1.Manager')
+
+        manager = connect()
+        request = dbus.Dictionary({'architecture': 'x86_64'}, signature='sv')
+        answers, errors, returned, stop = [], [], {}, threading.Event()
+        first = self.steps_logged()
+
+        def caller():
+            while not stop.is_set():
+                try:
+                    answers.append((str(manager.Resolve(request)[1]['name']), self.steps_logged() - first,
+                                    'first' in returned))
+                except dbus.exceptions.DBusException as e:
+                    errors.append(e.get_dbus_name())
+
+        def reload(which):
+            try:
+                connect().Reload(timeout=120)
+                # what the log said when the reply came: the rescan's end is logged before the reply
+                returned[which] = log_text(self.log_path)
+            except dbus.exceptions.DBusException as e:
+                errors.append(e.get_dbus_name())
+
+        thread = threading.Thread(target=caller)
+        thread.start()
+        try:
+            wait_until(lambda: len(answers) > 0, what='a first answer')
+            reloads = [threading.Thread(target=reload, args=('first',))]
+            reloads[0].start()
+            wait_until(lambda: re.search(r'full rescan \(Reload\(\) by [^)]*\) of \d+ names',
+                                         log_text(self.log_path)), what='the rescan to start')
+            reloads.append(threading.Thread(target=reload, args=('second',)))
+            reloads[1].start()
+            for t in reloads:
+                t.join(timeout=120)
+        finally:
+            stop.set()
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(returned), ['first', 'second'])
+        self.assertRegex(returned['first'], r'Full rescan \(Reload\(\) by [^)]*\) done in \d+ steps\.')
+        # the second came while the first rescan ran: it waited for the one after it
+        self.assertNotIn('Full rescan (Reload() during a rescan) done', returned['first'])
+        self.assertIn('Full rescan (Reload() during a rescan) done', returned['second'])
+        text = log_text(self.log_path)
+        names = int(re.search(r'full rescan \(Reload\(\) by [^)]*\) of (\d+) names', text).group(1))
+        steps = math.ceil(names / CHUNK)
+        self.assertEqual({name for name, _, _ in answers}, {'40-x86-enrolled.json'})
+        self.assertTrue(any(0 < done < steps and not after for _, done, after in answers),
+                        'no call was answered while Reload() waited for its rescan')
+
 
 class TestLabelBudget(DaemonTestCase):
     """Names of 255 bytes that sd_bus_path_encode() escapes whole: the byte budget, not the count, caps the
