@@ -177,11 +177,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if (r >= 0 && req.has_architecture) {
                 _cleanup_(explanation_done) Explanation x = {};
-                const Entry *e;
+                const Entry *e = NULL;
+                int resolved = resolver_resolve(catalogue, &req, &e);
 
-                (void) resolver_resolve(catalogue, &req, &e);
-                if (resolver_explain(catalogue, &req, &x) >= 0)
-                        free(explanation_summary(&x, &req));
+                if (resolver_explain(catalogue, &req, &x) >= 0) {
+                        _cleanup_(freep) char *kept = explanation_summary(&x, &req), *walked = NULL;
+
+                        /* the bus makes NoMatch in one walk, fwregistryctl from kept verdicts: they agree */
+                        if (resolved >= 0 && x.selected != e)
+                                abort();
+                        if (kept && resolver_summarize(catalogue, &req, &walked) >= 0 && !streq(kept, walked))
+                                abort();
+                }
                 free(request_to_string(&req, REQUEST_RESOLVE));
         }
         sd_bus_error_free(&error);
