@@ -666,7 +666,15 @@ class TestHostileCallers(HostileTestCase):
             self.polkitd_obj.ReleaseHangingCalls()
             self.polkitd_obj.SetAllowed(dbus.Array([], signature='s'))
 
+    def restart_unperturbed(self):
+        """meson test sets MALLOC_PERTURB_, and with it a leak of every NoMatch text (20,000 calls, a tenth of
+        them NoMatch) grew VmRSS by 12 KiB instead of 936 KiB: glibc then fills every block it hands out or
+        takes back, and the figures no longer tell. The memory tests judge a daemon started without it."""
+        self.stop_daemon()
+        self.start_daemon(unperturbed=True)
+
     def test_memory_returns_to_baseline(self):
+        self.restart_unperturbed()
         ok = None
         no_match, no_such = ERROR_NO_MATCH, ERROR_NO_SUCH_FIRMWARE
         calls = [
@@ -738,7 +746,7 @@ class TestHostileCallers(HostileTestCase):
         shutil.rmtree(os.path.join(self.root, ETC))
         with open(os.path.join(self.root, ETC), 'w') as f:
             f.write('not a directory')
-        self.start_daemon('--debounce=0')
+        self.start_daemon('--debounce=0', unperturbed=True)
         self.record_signals()
         path = os.path.join(self.root, USR, '95-churn.json')
 
