@@ -39,7 +39,8 @@ static int string_compare(const void *a, const void *b) {
 }
 
 static void strv_sort(char **l) {
-        qsort(l, strv_length(l), sizeof(char *), string_compare);
+        if (l)
+                qsort(l, strv_length(l), sizeof(char *), string_compare);
 }
 
 /* The directory itself if it exists, or its nearest existing ancestor, whose events tell when it appears. */

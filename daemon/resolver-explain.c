@@ -406,7 +406,8 @@ static void summary_put_closest(const Summary *s, StrBuf *b) {
 }
 
 static void summary_put_counts(Summary *s, StrBuf *b) {
-        qsort(s->tallies, s->n_tallies, sizeof(Tally), tally_compare);
+        if (s->n_tallies > 0)   /* none: tallies is NULL, which qsort() may not be given */
+                qsort(s->tallies, s->n_tallies, sizeof(Tally), tally_compare);
         strbuf_printf(b, ": %zu rejected", s->n_rejected);
         for (size_t i = 0; i < s->n_tallies && i < 8; i++)
                 strbuf_printf(b, "%s%zu %s", i == 0 ? " (" : ", ", s->tallies[i].count, s->tallies[i].reason);
