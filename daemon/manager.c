@@ -282,26 +282,19 @@ int manager_rescan(Manager *m, const char *why) {
 
 /* ---- reacting to changes ------------------------------------------------------------------------------- */
 
-/* Of many names, the first MANAGER_REBUILD_CHUNK are rebuilt now and the rest go back to the pending set;
+/* Of many names, the first MANAGER_REBUILD_CHUNK are rebuilt now and the rest stay in the pending set;
  * manager_arm_debounce() then schedules the next part at the bus's priority, so that calls are answered between
  * parts. Returns the names for now. */
 static char **take_pending_chunk(Manager *m) {
-        _cleanup_(strv_freep) char **names = name_set_steal(&m->pending_names);
-        size_t n = strv_length(names);
+        bool more = m->pending_names.n > MANAGER_REBUILD_CHUNK;
+        char **names = name_set_take(&m->pending_names, MANAGER_REBUILD_CHUNK);
 
-        m->pending_more = false;
-        if (n <= MANAGER_REBUILD_CHUNK)
-                return TAKE_PTR(names);
-        for (size_t i = MANAGER_REBUILD_CHUNK; i < n; i++) {
-                if (name_set_add(&m->pending_names, names[i]) < 0) {
-                        m->pending_full = true;         /* cannot keep them: a full rescan covers them */
-                        break;
-                }
-                free(names[i]);
-                names[i] = NULL;
+        if (more && !names) {           /* cannot split them: a full rescan, next, covers them */
+                name_set_done(&m->pending_names);
+                m->pending_full = true;
         }
-        m->pending_more = true;
-        return TAKE_PTR(names);
+        m->pending_more = more;
+        return names;
 }
 
 /* Adds sorted names to the pending set. Returns 0 or -ENOMEM. */

@@ -531,6 +531,21 @@ static void test_name_set(void) {
         CHECK_STREQ(l[0], "00000-storm.json");
         CHECK_STREQ(l[99999], "99999-storm.json");
         CHECK_STREQ(l[100000], "");
+
+        /* a storm's names go a part at a time: the first ones, and the rest stays as it was */
+        STRV_FOREACH(n, l)
+                CHECK(name_set_add(&s, *n) == 1);
+        _cleanup_(strv_freep) char **part = name_set_take(&s, 1024);
+        CHECK(strv_length(part) == 1024 && s.n == 100001 - 1024);
+        CHECK_STREQ(part[0], "00000-storm.json");
+        CHECK_STREQ(part[1023], "01023-storm.json");
+        CHECK(!name_set_contains(&s, "01023-storm.json") && name_set_contains(&s, "01024-storm.json"));
+        CHECK(name_set_contains(&s, "99999-storm.json") && name_set_contains(&s, ""));
+        CHECK(name_set_add(&s, "00000-storm.json") == 1 && name_set_add(&s, "01024-storm.json") == 0);
+        _cleanup_(strv_freep) char **rest = name_set_take(&s, 1000000);
+        CHECK(name_set_isempty(&s) && strv_length(rest) == 100001 - 1024 + 1);
+        CHECK_STREQ(rest[0], "01024-storm.json");
+        CHECK_STREQ(rest[100001 - 1024], "00000-storm.json");
         name_set_done(&s);
 }
 
