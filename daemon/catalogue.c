@@ -387,13 +387,13 @@ static int catalogue_new(char * const *dirs, const char *root, const Catalogue *
 }
 
 /* Everything that follows from the entries: file checks (for entries not taken over), indexes, features. */
-static int catalogue_finish(Catalogue *c) {
+static int catalogue_finish(Catalogue *c, const Catalogue *previous) {
         int r;
 
         r = catalogue_check_files(c);
         if (r < 0)
                 return r;
-        return catalogue_index(c);
+        return catalogue_index(c, previous);
 }
 
 /* The common second half of a build or an update: the candidates found become entries, then everything that
@@ -417,7 +417,7 @@ static int catalogue_complete(Catalogue *c, Dirs *d, Scan *s, int r, const Catal
         }
         scan_done(s);
         dirs_done(d);
-        return r < 0 ? r : catalogue_finish(c);
+        return r < 0 ? r : catalogue_finish(c, previous);
 }
 
 int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,

@@ -155,8 +155,9 @@ static inline void catalogue_freep(Catalogue **c) {
         catalogue_free(*c);
 }
 
-/* The indexes and the feature set of a freshly filled catalogue (catalogue-index.c). Returns 0 or -ENOMEM. */
-int catalogue_index(Catalogue *c);
+/* The indexes and the feature set of a freshly filled catalogue (catalogue-index.c), copied from previous
+ * (may be NULL) when the valid descriptors and their ranks are previous's. Returns 0 or -ENOMEM. */
+int catalogue_index(Catalogue *c, const Catalogue *previous);
 void catalogue_index_free(Catalogue *c);
 
 /* The machine buckets of the architecture and interface type whose prefix starts machine: appends up to max
