@@ -104,6 +104,7 @@ static int check_file(const Catalogue *c, CheckCache *cache, const char *path, F
 static int catalogue_check_files(Catalogue *c) {
         uint64_t hashed = image_cache_n_hashed(c->images);
         CheckCache cache = { .root_fd = chase_root_open(c->root) };
+        size_t n = 0;
         int r = 0;
 
         if (cache.root_fd == -ENOMEM)
@@ -111,9 +112,12 @@ static int catalogue_check_files(Catalogue *c) {
         /* facts that only the cache still holds belong to files no live catalogue names */
         image_cache_prune(c->images);
 
-        /* two paths per valid entry at most, kept under half full */
+        /* two paths per entry to check at most, kept under half full: sized by the entries an update looked
+         * at, not by the catalogue, since the others keep their checks */
+        for (size_t i = 0; i < c->n_entries; i++)
+                n += c->entries[i].state == ENTRY_VALID && !c->entries[i].files_checked;
         cache.size = 16;
-        while (cache.size < c->n_valid * 4)
+        while (cache.size < n * 4)
                 cache.size *= 2;
         cache.keys = calloc(cache.size, sizeof(char *));
         cache.values = calloc(cache.size, sizeof(FileCheck));
@@ -162,6 +166,26 @@ static void catalogue_count(Catalogue *c, const Entry *e, int loaded) {
         c->n_shadowed += strv_length(e->shadowed);
 }
 
+/* Moves the entry's path and shadowed list into a block that later catalogues share. Returns 0 or -ENOMEM
+ * (the entry still owns them then). */
+static int entry_share_paths(Entry *e) {
+        EntryPaths *p = malloc(sizeof(EntryPaths));
+
+        if (!p)
+                return -ENOMEM;
+        *p = (EntryPaths) { .n_ref = 1, .path = e->path, .shadowed = e->shadowed };
+        e->paths = p;
+        return 0;
+}
+
+static void entry_paths_unref(EntryPaths *p) {
+        if (!p || --p->n_ref > 0)
+                return;
+        free(p->path);
+        strv_free(p->shadowed);
+        free(p);
+}
+
 /* Adds the entry for one name from its candidates, most specific first: the first wins, the rest are
  * shadowed by it. */
 static int catalogue_add_group(Catalogue *c, const Dirs *dirs, const Candidate *group, size_t n,
@@ -200,13 +224,15 @@ static int catalogue_add_group(Catalogue *c, const Dirs *dirs, const Candidate *
         } else
                 e->symlink = group[0].type == DT_LNK;
         catalogue_count(c, e, r);
-        return 0;
+        return entry_share_paths(e);
 }
 
-/* Takes an unchanged entry over from the previous catalogue, referenced file checks included. */
-static int catalogue_copy_entry(Catalogue *c, const Entry *old, bool recheck_files) {
+/* Takes an unchanged entry over from the previous catalogue, referenced file checks included: it shares the
+ * previous entry's paths, descriptor and facts, so this allocates nothing. */
+static void catalogue_copy_entry(Catalogue *c, const Entry *old, bool recheck_files) {
         Entry *e = &c->entries[c->n_entries];
 
+        assert(old->paths);
         *e = *old;
         if (recheck_files && e->state == ENTRY_VALID) {
                 e->files_checked = false;
@@ -216,21 +242,10 @@ static int catalogue_copy_entry(Catalogue *c, const Entry *old, bool recheck_fil
                 image_facts_ref(e->image.facts);
                 image_facts_ref(e->vars.facts);
         }
-        e->path = strdup(old->path);
-        e->shadowed = NULL;
+        e->paths->n_ref++;
         e->descriptor = descriptor_ref(old->descriptor);
-        c->n_entries++;
-        if (!e->path)
-                return -ENOMEM;
-        e->name = e->path + (old->name - old->path);
-        e->rank = (unsigned) (c->n_entries - 1);
-        if (old->shadowed) {
-                e->shadowed = strv_copy(old->shadowed);
-                if (!e->shadowed)
-                        return -ENOMEM;
-        }
+        e->rank = (unsigned) c->n_entries++;
         catalogue_count(c, e, e->descriptor ? 1 : 0);
-        return 0;
 }
 
 static int string_ptr_compare(const void *a, const void *b) {
@@ -266,11 +281,15 @@ typedef struct Merge {
         char * const *left;             /* the previous catalogue's left-out names (an update only) */
         size_t n_left, k;
         char * const *changed;          /* sorted: previous entries and left-out names of these are gone */
-        size_t n_changed;
+        size_t n_changed, c;
 } Merge;
 
-static bool merge_changed(const Merge *g, const char *name) {
-        return g->changed && bsearch(&name, g->changed, g->n_changed, sizeof(char *), string_ptr_compare);
+/* Whether name is one of the changed names. The merge asks in ascending order, so one cursor walks the
+ * changed names once: O(previous + changed) for a whole update rather than a search per entry. */
+static bool merge_changed(Merge *g, const char *name) {
+        while (g->c < g->n_changed && strcmp(g->changed[g->c], name) < 0)
+                g->c++;
+        return g->c < g->n_changed && streq(g->changed[g->c], name);
 }
 
 /* The smallest name at the heads of the three lists; 0 candidates, 1 previous entry, 2 left out, -1 none. */
@@ -290,9 +309,8 @@ static int merge_next(const Merge *g, const char **ret) {
 }
 
 /* Whether one more entry of this name stays within the cap. */
-static bool catalogue_has_room(const Catalogue *c, const char *name) {
-        return c->n_entries < c->max_entries &&
-               c->label_bytes + catalogue_label_cost(name) <= CATALOGUE_LABEL_BYTES_MAX;
+static bool catalogue_has_room(const Catalogue *c, size_t label_cost) {
+        return c->n_entries < c->max_entries && c->label_bytes + label_cost <= CATALOGUE_LABEL_BYTES_MAX;
 }
 
 /* A file left out before, now that there is room: looked up again like a changed name. */
@@ -335,7 +353,9 @@ static int catalogue_fill(Catalogue *c, const Dirs *dirs, Merge *g, const Catalo
                         g->k++;
                         continue;
                 }
-                full = full || !catalogue_has_room(c, name);
+                /* an entry taken over knows its cost: a step does not look at every name again */
+                size_t cost = from == 1 ? g->old[g->j].label_cost : catalogue_label_cost(name);
+                full = full || !catalogue_has_room(c, cost);
                 if (full)               /* rank order: once one is left out, so is everything after it */
                         r = strv_push_bounded(&c->left_out, &n_left_out, n_max, name);
                 if (from == 0) {
@@ -345,15 +365,17 @@ static int catalogue_fill(Catalogue *c, const Dirs *dirs, Merge *g, const Catalo
                         g->i += n;
                 } else if (from == 1) {
                         if (!full)
-                                r = catalogue_copy_entry(c, &g->old[g->j], recheck_files);
+                                catalogue_copy_entry(c, &g->old[g->j], recheck_files);
                         g->j++;
                 } else {
                         if (!full)
                                 r = catalogue_add_left(c, dirs, name, previous);
                         g->k++;
                 }
-                if (c->n_entries > before)
-                        c->label_bytes += catalogue_label_cost(c->entries[before].name);
+                if (c->n_entries > before) {
+                        c->entries[before].label_cost = (uint32_t) cost;
+                        c->label_bytes += cost;
+                }
         }
         c->n_left_out = n_left_out;
         return r;
@@ -387,13 +409,13 @@ static int catalogue_new(char * const *dirs, const char *root, const Catalogue *
 }
 
 /* Everything that follows from the entries: file checks (for entries not taken over), indexes, features. */
-static int catalogue_finish(Catalogue *c) {
+static int catalogue_finish(Catalogue *c, const Catalogue *previous) {
         int r;
 
         r = catalogue_check_files(c);
         if (r < 0)
                 return r;
-        return catalogue_index(c);
+        return catalogue_index(c, previous);
 }
 
 /* The common second half of a build or an update: the candidates found become entries, then everything that
@@ -417,7 +439,7 @@ static int catalogue_complete(Catalogue *c, Dirs *d, Scan *s, int r, const Catal
         }
         scan_done(s);
         dirs_done(d);
-        return r < 0 ? r : catalogue_finish(c);
+        return r < 0 ? r : catalogue_finish(c, previous);
 }
 
 int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,
@@ -538,9 +560,13 @@ int catalogue_update(const Catalogue *previous, char * const *changed, unsigned 
 }
 
 void entry_done(Entry *e) {
-        free(e->path);
+        if (e->paths)
+                entry_paths_unref(e->paths);
+        else {
+                free(e->path);
+                strv_free(e->shadowed);
+        }
         descriptor_unref(e->descriptor);
-        strv_free(e->shadowed);
         image_facts_unref(e->image.facts);
         image_facts_unref(e->vars.facts);
         *e = (Entry) {};
@@ -586,9 +612,11 @@ bool descriptor_same(const Descriptor *a, const Descriptor *b) {
 }
 
 static bool entry_changed(const Entry *a, const Entry *b) {
-        return !streq(a->path, b->path) || a->state != b->state || !descriptor_same(a->descriptor, b->descriptor) ||
+        bool same_paths = a->paths && a->paths == b->paths;     /* carried over: same path and shadowed list */
+
+        return !(same_paths || streq(a->path, b->path)) || a->state != b->state || !descriptor_same(a->descriptor, b->descriptor) ||
                !file_id_equal(&a->id, &b->id) || !file_check_equal(&a->image, &b->image) ||
-               !file_check_equal(&a->vars, &b->vars) || !strv_equal(a->shadowed, b->shadowed);
+               !file_check_equal(&a->vars, &b->vars) || !(same_paths || strv_equal(a->shadowed, b->shadowed));
 }
 
 /* Appends to a strv of known capacity in O(1), unlike strv_extend(), which measures the list each time. */
@@ -615,7 +643,9 @@ int catalogue_diff(const Catalogue *old, const Catalogue *new, char ***ret_added
 
         /* both are sorted by name: one merge pass, O(old + new) */
         while (r >= 0 && (i < n_old || j < n_new)) {
-                int c = i >= n_old ? 1 : j >= n_new ? -1 : strcmp(old->entries[i].name, new->entries[j].name);
+                const Entry *a = i < n_old ? &old->entries[i] : NULL, *b = j < n_new ? &new->entries[j] : NULL;
+                /* an entry carried over shares its name with its predecessor */
+                int c = !a ? 1 : !b ? -1 : a->paths && a->paths == b->paths ? 0 : strcmp(a->name, b->name);
 
                 if (c < 0)
                         r = strv_push_bounded(&removed, &n_removed, n_old, old->entries[i++].name);

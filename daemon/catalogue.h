@@ -58,7 +58,17 @@ typedef struct FileCheck {
         ImageFacts *facts;      /* size, digest and layout; NULL when not ok (owned) */
 } FileCheck;
 
+/* An entry's file names, shared by every catalogue that carries the entry over unchanged: taking an entry
+ * into the next catalogue is then a struct copy and a few references, whatever the size of the catalogue. */
+typedef struct EntryPaths {
+        unsigned n_ref;
+        char *path;
+        char **shadowed;
+} EntryPaths;
+
 typedef struct Entry {
+        /* path and shadowed belong to paths when it is set (every catalogue's entries), else to the entry */
+        EntryPaths *paths;
         char *path;             /* the file that won (for masks: the mask), with the root prefix */
         const char *name;       /* its basename, pointing into path */
         unsigned rank;
@@ -70,6 +80,7 @@ typedef struct Entry {
         FileCheck image;        /* descriptor_image() */
         FileCheck vars;         /* descriptor_vars_template(); ok when there is none */
         bool files_checked;     /* image and vars are filled in (internal to a build) */
+        uint32_t label_cost;    /* catalogue_label_cost(name) (internal to a build) */
         bool symlink;           /* the file in the directory is a symlink (its target is watched too) */
 } Entry;
 
@@ -89,6 +100,7 @@ const char *entry_state_name(const Entry *e) _pure_;
  * previous when the file is unchanged. Returns 0 when nothing was parsed (masked or unreadable), 1 when a
  * descriptor was reused, 2 when the file was parsed, or -ENOMEM. */
 int catalogue_entry_load(Entry *e, const Catalogue *previous);
+/* Releases what the entry holds (its paths, or its path and shadowed list), leaving it empty. */
 void entry_done(Entry *e);
 
 struct Catalogue {
@@ -155,8 +167,9 @@ static inline void catalogue_freep(Catalogue **c) {
         catalogue_free(*c);
 }
 
-/* The indexes and the feature set of a freshly filled catalogue (catalogue-index.c). Returns 0 or -ENOMEM. */
-int catalogue_index(Catalogue *c);
+/* The indexes and the feature set of a freshly filled catalogue (catalogue-index.c), copied from previous
+ * (may be NULL) when the valid descriptors and their ranks are previous's. Returns 0 or -ENOMEM. */
+int catalogue_index(Catalogue *c, const Catalogue *previous);
 void catalogue_index_free(Catalogue *c);
 
 /* The machine buckets of the architecture and interface type whose prefix starts machine: appends up to max

@@ -7,8 +7,11 @@
 #include "manager.h"
 
 /* Recomputes what to watch from the current catalogue and tells the watcher if that changed. With wait,
- * returns once the watches are in place. Returns 1 when the set changed, 0 when not, or -ENOMEM (logged). */
-int manager_update_watches(Manager *m, bool wait);
+ * returns once the watches are in place. Without recollect, the catalogue's entries are known to be those
+ * of the last call (an update that changed nothing), so their image directories and link targets are too:
+ * only which directories exist is looked at again. Returns 1 when the set changed, 0 when not, or -ENOMEM
+ * (logged). */
+int manager_update_watches(Manager *m, bool wait, bool recollect);
 
 /* Takes in what the watcher could not watch: reports it, and polls while anything is left. */
 void manager_check_watches(Manager *m);

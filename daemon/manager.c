@@ -72,30 +72,45 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-/* Reports what went wrong with single files and directories once per build, at the level it deserves. */
-static void log_catalogue_problems(const Catalogue *c, const Catalogue *previous) {
+/* Reports what is wrong with one entry's descriptor, unless the previous catalogue's entry of that name
+ * has the same descriptor: it was reported when it was first read. */
+static void log_entry_problems(const Entry *e, const Catalogue *previous) {
+        const Entry *old = previous ? catalogue_find(previous, e->name) : NULL;
+
+        if (!e->descriptor || (old && descriptor_same(old->descriptor, e->descriptor)))
+                return;
+        for (size_t j = 0; j < e->descriptor->n_problems; j++) {
+                const Problem *p = &e->descriptor->problems[j];
+
+                if (p->severity == PROBLEM_ERROR)
+                        log_warning("%s: %s%s%s, ignoring descriptor.", e->path, p->path,
+                                    isempty(p->path) ? "" : ": ", p->message);
+                else
+                        log_notice("%s: %s%swarning: %s", e->path, p->path, isempty(p->path) ? "" : ": ",
+                                   p->message);
+        }
+}
+
+/* Reports what went wrong with single files and directories once per build, at the level it deserves: of
+ * the entries, those of the names in changed (a strv of names, or all of them when changed is NULL). An
+ * entry whose descriptor changed is in the diff, so the names added and modified are all there is to
+ * look at, whatever the size of the catalogue. */
+static void log_catalogue_problems(const Catalogue *c, const Catalogue *previous, char * const *changed[2]) {
         STRV_FOREACH(p, c->dir_problems)
                 if (!previous || !strv_contains(previous->dir_problems, *p))
                         log_warning("Firmware directory problem: %s", *p);
 
-        for (size_t i = 0; i < c->n_entries; i++) {
-                const Entry *e = &c->entries[i];
-                const Entry *old = previous ? catalogue_find(previous, e->name) : NULL;
-
-                /* an unchanged descriptor was reported when it was first read */
-                if (!e->descriptor || (old && descriptor_same(old->descriptor, e->descriptor)))
-                        continue;
-                for (size_t j = 0; j < e->descriptor->n_problems; j++) {
-                        const Problem *p = &e->descriptor->problems[j];
-
-                        if (p->severity == PROBLEM_ERROR)
-                                log_warning("%s: %s%s%s, ignoring descriptor.", e->path, p->path,
-                                            isempty(p->path) ? "" : ": ", p->message);
-                        else
-                                log_notice("%s: %s%swarning: %s", e->path, p->path, isempty(p->path) ? "" : ": ",
-                                           p->message);
-                }
+        if (!changed) {
+                for (size_t i = 0; i < c->n_entries; i++)
+                        log_entry_problems(&c->entries[i], previous);
+                return;
         }
+        for (int k = 0; k < 2; k++)
+                STRV_FOREACH(n, changed[k]) {
+                        const Entry *e = catalogue_find(c, *n);
+                        if (e)
+                                log_entry_problems(e, previous);
+                }
 }
 
 /* ---- rebuilding ---------------------------------------------------------------------------------------- */
@@ -117,25 +132,31 @@ static char *change_names(char **added, char **removed, char **modified) {
         return total > 0 ? strbuf_steal(&b) : (strbuf_done(&b), NULL);
 }
 
-/* Says when a descriptor became masked or stopped being so: an administrator's act worth a line. */
-static void log_masks(const Catalogue *c, const Catalogue *previous) {
-        for (size_t i = 0; i < c->n_entries; i++) {
-                const Entry *e = &c->entries[i], *old = previous ? catalogue_find(previous, e->name) : NULL;
-                bool was = old && old->state == ENTRY_MASKED, is = e->state == ENTRY_MASKED;
+/* Says when the entry of one name became masked or stopped being so: an administrator's act worth a line.
+ * e or old (the previous catalogue's) may be NULL. */
+static void log_mask(const Entry *e, const Entry *old) {
+        bool was = old && old->state == ENTRY_MASKED, is = e && e->state == ENTRY_MASKED;
 
-                if (is && !was) {
-                        if (e->shadowed)
-                                log_info("'%s' masks '%s'.", e->path, e->shadowed[0]);
-                        else
-                                log_info("'%s' masks '%s', which does not exist.", e->path, e->name);
-                } else if (was && !is)
-                        log_info("'%s' is no longer masked.", e->name);
+        if (is && !was) {
+                if (e->shadowed)
+                        log_info("'%s' masks '%s'.", e->path, e->shadowed[0]);
+                else
+                        log_info("'%s' masks '%s', which does not exist.", e->path, e->name);
+        } else if (was && !is)
+                log_info("'%s' is no longer masked.", old->name);
+}
+
+/* The same for every name in changed (added, removed, modified; a change of state is in the diff), or at
+ * the first load (changed NULL) for every entry. */
+static void log_masks(const Catalogue *c, const Catalogue *previous, char * const *changed[3]) {
+        if (!changed) {
+                for (size_t i = 0; i < c->n_entries; i++)
+                        log_mask(&c->entries[i], previous ? catalogue_find(previous, c->entries[i].name) : NULL);
+                return;
         }
-        for (size_t i = 0; previous && i < previous->n_entries; i++) {
-                const Entry *old = &previous->entries[i];
-                if (old->state == ENTRY_MASKED && !catalogue_find(c, old->name))
-                        log_info("'%s' is no longer masked.", old->name);
-        }
+        for (int k = 0; k < 3; k++)
+                STRV_FOREACH(n, changed[k])
+                        log_mask(catalogue_find(c, *n), catalogue_find(previous, *n));
 }
 
 /* Says when files start or stop being left out past the cap: once, not at every step of a storm. */
@@ -161,8 +182,9 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         if (r < 0)
                 return log_oom();
 
-        log_catalogue_problems(new, m->catalogue);
-        log_masks(new, m->catalogue);
+        /* what to say about entries follows from the diff: O(changes), not O(catalogue), for each step */
+        log_catalogue_problems(new, m->catalogue, (char * const *[]) { added, modified });
+        log_masks(new, m->catalogue, (char * const *[]) { added, removed, modified });
         log_left_out(new, m->catalogue);
         /* a storm shrinks the catalogue in parts: compare with the largest it was since the last trim */
         if (new->n_entries > m->n_entries_peak)
@@ -175,7 +197,8 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         if (shrunk)
                 memory_trim();
         m->n_rebuilds++;
-        (void) manager_update_watches(m, false);
+        /* entries that did not change name the same images and link targets as before */
+        (void) manager_update_watches(m, false, added || removed || modified);
 
         if (!added && !removed && !modified) {
                 log_debug("Rescanned (%s): nothing changed.", why);
@@ -232,7 +255,7 @@ int manager_load(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to start watching directories: %m");
         /* the search directories are watched before they are read, so nothing falls between the two */
-        r = manager_update_watches(m, true);
+        r = manager_update_watches(m, true, true);
         if (r >= 0)
                 r = catalogue_build_capped(m->search_path, m->root, NULL, m->max_entries, &m->catalogue);
         if (r < 0)
@@ -240,7 +263,7 @@ int manager_load(Manager *m) {
 
         /* now that the catalogue says which images and link targets matter, watch them, then check those
          * files again: anything that changed before their watches were in place is seen */
-        r = manager_update_watches(m, true);
+        r = manager_update_watches(m, true, true);
         if (r > 0) {
                 r = catalogue_update(m->catalogue, m->link_entries ?: (char *[]) { NULL }, true, &c);
                 if (r < 0)
@@ -251,8 +274,8 @@ int manager_load(Manager *m) {
         take_startup_events(m);
         manager_check_watches(m);
 
-        log_catalogue_problems(m->catalogue, NULL);
-        log_masks(m->catalogue, NULL);
+        log_catalogue_problems(m->catalogue, NULL, NULL);
+        log_masks(m->catalogue, NULL, NULL);
         log_left_out(m->catalogue, NULL);
         log_info("Loaded %zu firmware %s (%zu invalid, %zu masked) in %.1f ms, watching %zu %s.",
                  m->catalogue->n_valid, plural(m->catalogue->n_valid, "descriptor", "descriptors"),
@@ -263,26 +286,19 @@ int manager_load(Manager *m) {
 
 /* ---- reacting to changes ------------------------------------------------------------------------------- */
 
-/* Of many names, the first MANAGER_REBUILD_CHUNK are rebuilt now and the rest go back to the pending set;
+/* Of many names, the first MANAGER_REBUILD_CHUNK are rebuilt now and the rest stay in the pending set;
  * manager_arm_debounce() then schedules the next part at the bus's priority, so that calls are answered between
  * parts. Returns the names for now. */
 static char **take_pending_chunk(Manager *m) {
-        _cleanup_(strv_freep) char **names = name_set_steal(&m->pending_names);
-        size_t n = strv_length(names);
+        bool more = m->pending_names.n > MANAGER_REBUILD_CHUNK;
+        char **names = name_set_take(&m->pending_names, MANAGER_REBUILD_CHUNK);
 
-        m->pending_more = false;
-        if (n <= MANAGER_REBUILD_CHUNK)
-                return TAKE_PTR(names);
-        for (size_t i = MANAGER_REBUILD_CHUNK; i < n; i++) {
-                if (name_set_add(&m->pending_names, names[i]) < 0) {
-                        m->pending_full = true;         /* cannot keep them: a full rescan covers them */
-                        break;
-                }
-                free(names[i]);
-                names[i] = NULL;
+        if (more && !names) {           /* cannot split them: a full rescan, next, covers them */
+                name_set_done(&m->pending_names);
+                m->pending_full = true;
         }
-        m->pending_more = true;
-        return TAKE_PTR(names);
+        m->pending_more = more;
+        return names;
 }
 
 /* Adds sorted names to the pending set. Returns 0 or -ENOMEM. */

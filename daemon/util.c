@@ -140,6 +140,25 @@ char **name_set_steal(NameSet *s) {
         return l;
 }
 
+char **name_set_take(NameSet *s, size_t max) {
+        char **l;
+
+        if (s->n <= max)
+                return name_set_steal(s);
+        l = malloc((max + 1) * sizeof(char *));
+        if (!l)
+                return NULL;
+        memcpy(l, s->names, max * sizeof(char *));
+        l[max] = NULL;
+        /* the rest moves to the front, and the table is filled again: no name is copied */
+        s->n -= max;
+        memmove(s->names, s->names + max, (s->n + 1) * sizeof(char *));
+        memset(s->table, 0, s->table_size * sizeof(char *));
+        for (size_t i = 0; i < s->n; i++)
+                s->table[name_set_slot(s, s->names[i])] = s->names[i];
+        return l;
+}
+
 void name_set_done(NameSet *s) {
         strv_free(name_set_steal(s));
 }

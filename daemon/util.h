@@ -102,6 +102,9 @@ static inline bool name_set_isempty(const NameSet *s) {
 }
 /* Hands over the names as a strv (NULL when empty) and empties the set. */
 char **name_set_steal(NameSet *s);
+/* Hands over the first max names (all when there are no more) as a strv and keeps the rest, without
+ * copying any name. Returns the strv (NULL when empty), or NULL on ENOMEM with the set unchanged. */
+char **name_set_take(NameSet *s, size_t max);
 void name_set_done(NameSet *s);
 size_t string_hash(const char *s) _pure_;
 

@@ -428,6 +428,23 @@ static void test_diff(void) {
         test_tmpdir_remove(root);
 }
 
+/* Two catalogues' machine buckets say the same, whether built, updated or copied. */
+static void check_machine_indexes_equal(const Catalogue *a, const Catalogue *b) {
+        for (int x = 0; x < _ARCH_MAX; x++)
+                for (int t = 0; t < _INTERFACE_MAX; t++) {
+                        const MachineIndex *i = &a->machines[x][t], *j = &b->machines[x][t];
+
+                        CHECK(i->n_buckets == j->n_buckets);
+                        for (size_t k = 0; k < i->n_buckets; k++) {
+                                const MachineBucket *p = &i->buckets[k], *q = &j->buckets[k];
+
+                                CHECK(p->len == q->len && memcmp(p->prefix, q->prefix, p->len) == 0);
+                                CHECK(p->n == q->n && p->parent == q->parent);
+                                CHECK(memcmp(p->ranks, q->ranks, p->n * sizeof(uint32_t)) == 0);
+                        }
+                }
+}
+
 /* An update that looks only at the changed names must give what a full scan gives. */
 static void check_update_equals_build(const char *root, Catalogue **current, char **changed) {
         _cleanup_(catalogue_freep) Catalogue *full = NULL;
@@ -448,8 +465,46 @@ static void check_update_equals_build(const char *root, Catalogue **current, cha
         }
         CHECK(memcmp(updated->n_index, full->n_index, sizeof(full->n_index)) == 0);
         CHECK(strv_equal_for_test(updated->features, full->features));
+        /* indexes made anew, with no descriptor shared, are the same too */
+        _cleanup_(catalogue_freep) Catalogue *fresh = build(root, NULL);
+        check_machine_indexes_equal(updated, fresh);
+        CHECK(updated->architecture_mask == fresh->architecture_mask);
         catalogue_free(*current);
         *current = updated;
+        check_machine_indexes_equal(updated, full);     /* what previous lent is still there */
+}
+
+/* An entry taken over by an update shares its paths and descriptor with its predecessor (nothing is copied,
+ * whatever the size of the catalogue), and outlives the catalogue it came from. */
+static void test_update_shares_entries(void) {
+        _cleanup_(freep) char *root = test_tmpdir_new();
+        Catalogue *c, *next = NULL;
+
+        write_flash(root, USR "10-a.json", "x86_64", "", "CODE.fd");
+        write_flash(root, USR "20-b.json", "x86_64", "", "CODE.fd");
+        write_flash(root, ETC "20-b.json", "aarch64", "", "CODE.fd");
+        write_flash(root, USR "30-c.json", "x86_64", "", "CODE.fd");
+        c = build(root, NULL);
+
+        write_flash(root, USR "15-new.json", "x86_64", "", "CODE.fd");
+        CHECK(catalogue_update(c, (char *[]) { (char *) "15-new.json", NULL }, 0, &next) == 0);
+        CHECK(next->n_entries == 4);
+        for (size_t i = 0, j = 0; i < next->n_entries; i++) {
+                const Entry *e = &next->entries[i];
+
+                if (streq(e->name, "15-new.json"))
+                        continue;
+                CHECK(e->paths && e->paths == c->entries[j].paths);
+                CHECK(e->path == c->entries[j].path && e->descriptor == c->entries[j].descriptor);
+                CHECK(e->rank == i);
+                j++;
+        }
+        catalogue_free(c);
+        CHECK(endswith(catalogue_find(next, "20-b.json")->path, "/" ETC "20-b.json"));
+        CHECK(strv_length(catalogue_find(next, "20-b.json")->shadowed) == 1);
+        CHECK(endswith(catalogue_find(next, "20-b.json")->shadowed[0], USR "20-b.json"));
+        catalogue_free(next);
+        test_tmpdir_remove(root);
 }
 
 static void test_update(void) {
@@ -531,11 +586,27 @@ static void test_name_set(void) {
         CHECK_STREQ(l[0], "00000-storm.json");
         CHECK_STREQ(l[99999], "99999-storm.json");
         CHECK_STREQ(l[100000], "");
+
+        /* a storm's names go a part at a time: the first ones, and the rest stays as it was */
+        STRV_FOREACH(n, l)
+                CHECK(name_set_add(&s, *n) == 1);
+        _cleanup_(strv_freep) char **part = name_set_take(&s, 1024);
+        CHECK(strv_length(part) == 1024 && s.n == 100001 - 1024);
+        CHECK_STREQ(part[0], "00000-storm.json");
+        CHECK_STREQ(part[1023], "01023-storm.json");
+        CHECK(!name_set_contains(&s, "01023-storm.json") && name_set_contains(&s, "01024-storm.json"));
+        CHECK(name_set_contains(&s, "99999-storm.json") && name_set_contains(&s, ""));
+        CHECK(name_set_add(&s, "00000-storm.json") == 1 && name_set_add(&s, "01024-storm.json") == 0);
+        _cleanup_(strv_freep) char **rest = name_set_take(&s, 1000000);
+        CHECK(name_set_isempty(&s) && strv_length(rest) == 100001 - 1024 + 1);
+        CHECK_STREQ(rest[0], "01024-storm.json");
+        CHECK_STREQ(rest[100001 - 1024], "00000-storm.json");
         name_set_done(&s);
 }
 
 int main(void) {
         RUN(test_name_set);
+        RUN(test_update_shares_entries);
         RUN(test_override_and_shadow);
         RUN(test_masks);
         RUN(test_leftovers_ignored);
