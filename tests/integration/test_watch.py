@@ -250,7 +250,8 @@ class TestMissingDirectory(DaemonTestCase):
         self.manager.Reload()
         self.manager.Reload()
         self.assertEqual([re.sub(r'Reload\(\) by \S+\)', 'Reload() by CALLER)', line) for line in rebuilds(self.log_path)],
-                         ['full rescan (Reload() by CALLER), 0 parsed, 8 reused.'] * 2)
+                         ['full rescan (Reload() by CALLER) of 9 names in steps of 1024.',
+                          'update of 9 names and the referenced files, 0 parsed, 8 reused.'] * 2)
         with open(self.log_path) as f:
             self.assertEqual(f.read().count("dangling symlink to '/nonexistent/30.json'"), 1)
 
