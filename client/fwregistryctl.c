@@ -125,7 +125,7 @@ static int load_machines(const Options *o, QemuMachines **ret) {
         _cleanup_(strv_freep) char **dirs = NULL;
         int r;
 
-        r = qemu_dirs_parse(o->qemu_dirs ?: o->root ? "" : QEMU_DIRS_DEFAULT, &dirs);
+        r = path_list_parse(o->qemu_dirs ?: o->root ? "" : QEMU_DIRS_DEFAULT, &dirs);
         if (r == -EINVAL)
                 return output_fail("QEMU directories must be absolute paths");
         if (r < 0)

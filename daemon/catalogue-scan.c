@@ -60,27 +60,19 @@ int catalogue_search_path(bool user, const char *search_path, char * const *extr
         l = strv_copy(extra_dirs);
         if (!l)
                 return -ENOMEM;
+        _cleanup_(strv_freep) char **dirs = NULL;
         if (search_path) {
-                _cleanup_(freep) char *copy = strdup(search_path);
-                char *state = NULL;
-
-                if (!copy)
-                        return -ENOMEM;
-                for (char *d = strtok_r(copy, ":", &state); d; d = strtok_r(NULL, ":", &state)) {
-                        if (d[0] != '/')
-                                return -EINVAL;
-                        if (strv_extend(&l, d) < 0)
-                                return -ENOMEM;
-                }
+                int r = path_list_parse(search_path, &dirs);
+                if (r < 0)
+                        return r;
         } else {
-                _cleanup_(strv_freep) char **defaults = catalogue_default_dirs(user);
-
-                if (!defaults)
+                dirs = catalogue_default_dirs(user);
+                if (!dirs)
                         return -ENOMEM;
-                STRV_FOREACH(d, defaults)
-                        if (strv_extend(&l, *d) < 0)
-                                return -ENOMEM;
         }
+        STRV_FOREACH(d, dirs)
+                if (strv_extend(&l, *d) < 0)
+                        return -ENOMEM;
         STRV_FOREACH(d, extra_dirs)
                 if ((*d)[0] != '/')
                         return -EINVAL;

@@ -221,7 +221,7 @@ static int run(int argc, char *argv[]) {
                 m->test_failing_rebuilds = (unsigned) strtoul(failing, NULL, 10);
         m->qemu_timeout_usec = arg_qemu_timeout_usec;
         /* a root's binaries are never run: without --qemu-dirs, the built-in aliases serve it */
-        r = qemu_dirs_parse(arg_qemu_dirs ?: m->root ? "" : QEMU_DIRS_DEFAULT, &m->qemu_dirs);
+        r = path_list_parse(arg_qemu_dirs ?: m->root ? "" : QEMU_DIRS_DEFAULT, &m->qemu_dirs);
         if (r == -EINVAL)
                 return log_error_errno(r, "QEMU directories must be absolute paths.");
         if (r < 0)

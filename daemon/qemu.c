@@ -158,23 +158,6 @@ int qemu_parse_version(const char *text, size_t size, char **ret) {
         return 0;
 }
 
-int qemu_dirs_parse(const char *s, char ***ret) {
-        _cleanup_(strv_freep) char **l = calloc(1, sizeof(char *));
-        _cleanup_(freep) char *copy = strdup(s);
-        char *state = NULL;
-
-        if (!l || !copy)
-                return -ENOMEM;
-        for (char *d = strtok_r(copy, ":", &state); d; d = strtok_r(NULL, ":", &state)) {
-                if (d[0] != '/')
-                        return -EINVAL;
-                if (strv_extend(&l, d) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 static QemuBinaryId binary_id_from_stat(const struct stat *st) {
         return (QemuBinaryId) {
                 .dev = st->st_dev,

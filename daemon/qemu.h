@@ -49,9 +49,6 @@ void machine_aliases_free(MachineAlias *a, size_t n);
 /* Parses "QEMU emulator version 7.2.22 (...)". Returns 0 and the version, -EBADMSG, or -ENOMEM. */
 int qemu_parse_version(const char *text, size_t size, char **ret);
 
-/* Splits a colon-separated directory list ("" for none). Returns 0, -EINVAL for a relative directory,
- * or -ENOMEM. */
-int qemu_dirs_parse(const char *s, char ***ret);
 
 /* Finds the binary of every architecture below dirs and asks each one, all at once, for at most timeout_usec.
  * Problems with a binary are recorded in its QemuArch, never returned. Returns 0 or -ENOMEM. */

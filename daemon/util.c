@@ -360,3 +360,20 @@ size_t string_distance(const char *a, size_t n, const char *b) {
                 }
         return d[n][m];
 }
+
+int path_list_parse(const char *s, char ***ret) {
+        _cleanup_(strv_freep) char **l = calloc(1, sizeof(char *));
+        _cleanup_(freep) char *copy = strdup(s);
+        char *state = NULL;
+
+        if (!l || !copy)
+                return -ENOMEM;
+        for (char *d = strtok_r(copy, ":", &state); d; d = strtok_r(NULL, ":", &state)) {
+                if (d[0] != '/')
+                        return -EINVAL;
+                if (strv_extend(&l, d) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}

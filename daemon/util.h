@@ -148,6 +148,10 @@ char *utf8_escape_invalid(const char *s);
  * a message, where it must not be able to start a line of its own. NULL on ENOMEM. */
 char *utf8_escape_text(const char *s);
 
+/* Splits a colon-separated list of directories ("" for none: an empty strv). Returns 0, -EINVAL for a
+ * relative directory, or -ENOMEM. */
+int path_list_parse(const char *s, char ***ret);
+
 /* Hands memory that a large transient use left free (a catalogue that shrank by half, a refused reply near the
  * bound) back to the system: glibc keeps it for reuse otherwise, and the daemon may not need it again. */
 void memory_trim(void);

@@ -70,11 +70,11 @@ static void test_parse_version(void) {
 static void test_dirs(void) {
         char **l = NULL;
 
-        CHECK(qemu_dirs_parse("", &l) == 0 && strv_length(l) == 0);
+        CHECK(path_list_parse("", &l) == 0 && strv_length(l) == 0);
         strv_free(l);
-        CHECK(qemu_dirs_parse("/usr/bin:/usr/libexec", &l) == 0 && strv_length(l) == 2);
+        CHECK(path_list_parse("/usr/bin:/usr/libexec", &l) == 0 && strv_length(l) == 2);
         strv_free(l);
-        CHECK(qemu_dirs_parse("/usr/bin:bin", &l) == -EINVAL);
+        CHECK(path_list_parse("/usr/bin:bin", &l) == -EINVAL);
         CHECK(qemu_binary_name("qemu-system-x86_64") && qemu_binary_name("qemu-kvm"));
         CHECK(!qemu_binary_name("qemu-img") && !qemu_binary_name("qemu-system-x86_64.dpkg-new"));
 }
