@@ -31,6 +31,8 @@ struct Bus {
         unsigned n_polkit_queries;
         ReloadWaiter reloads[BUS_RELOADS_WAITING_MAX];  /* waiting for their rescan to end */
         size_t n_reloads;
+        uint64_t rescans_ended;         /* the serial of the last rescan that ended, and how */
+        int rescan_error;
 };
 
 static inline const Catalogue *bus_catalogue(const Bus *b) {

@@ -309,16 +309,25 @@ static int reload_and_reply(Bus *b, sd_bus_message *request) {
                 return sd_bus_reply_method_errorf(request, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                   "Too many Reload() calls waiting for a rescan, try again later");
         r = b->ops->reload(b->userdata, why ?: "Reload()", &serial);
+        if (r >= 0 && serial <= b->rescans_ended)
+                r = b->rescan_error;    /* it ended already (a rescan of one step, run at once) */
+        else if (r >= 0) {
+                b->reloads[b->n_reloads++] = (ReloadWaiter) { sd_bus_message_ref(request), serial };
+                return 1;
+        }
         if (r < 0)
                 return sd_bus_reply_method_errnof(request, r, "Failed to rescan: %m");
-        b->reloads[b->n_reloads++] = (ReloadWaiter) { sd_bus_message_ref(request), serial };
-        return 1;
+        return sd_bus_reply_method_return(request, NULL);
 }
 
 void bus_rescan_done(Bus *b, uint64_t serial, int error) {
         size_t kept = 0;
 
-        for (size_t i = 0; b && i < b->n_reloads; i++) {
+        if (!b)
+                return;
+        b->rescans_ended = serial;
+        b->rescan_error = error < 0 ? error : 0;
+        for (size_t i = 0; i < b->n_reloads; i++) {
                 ReloadWaiter *w = &b->reloads[i];
 
                 if (w->serial > serial) {
@@ -331,8 +340,7 @@ void bus_rescan_done(Bus *b, uint64_t serial, int error) {
                         (void) sd_bus_reply_method_return(w->request, NULL);
                 sd_bus_message_unref(w->request);
         }
-        if (b)
-                b->n_reloads = kept;
+        b->n_reloads = kept;
 }
 
 void bus_reload_cancel_all(Bus *b) {

@@ -176,7 +176,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         log_info("Received SIGHUP from pid %" PRIu32 ", rescanning.", si->ssi_pid);
         manager_retry_watches(m);
-        (void) manager_rescan_start(m, "SIGHUP");
+        (void) manager_rescan_request(m, "SIGHUP", NULL);
         return 0;
 }
 

@@ -63,6 +63,7 @@ Manager *manager_free(Manager *m) {
         name_set_done(&m->pending_names);
         name_set_done(&m->link_dirs);
         free(m->rescan_why);
+        free(m->rescan_again_why);
         bus_free(m->bus);
         sd_event_unref(m->event);
         catalogue_free(m->catalogue);
@@ -309,7 +310,7 @@ static int pend_names(Manager *m, char * const *names, size_t n) {
         return 0;
 }
 
-int manager_rescan_start(Manager *m, const char *why) {
+static int rescan_start(Manager *m, const char *why) {
         _cleanup_(strv_freep) char **listed = NULL;
         _cleanup_(freep) char *w = strdup(why);
         int r;
@@ -328,8 +329,7 @@ int manager_rescan_start(Manager *m, const char *why) {
         if (r < 0 || !w)
                 return log_error_errno(ENOMEM, "Failed to start a rescan: %m");
 
-        if (!m->rescan_why)
-                m->rescan_serial++;     /* a new one; one that starts over keeps its serial */
+        m->rescan_serial++;
         free(m->rescan_why);
         m->rescan_why = TAKE_PTR(w);
         m->rescan_steps = 0;
@@ -348,25 +348,36 @@ int manager_rescan_request(Manager *m, const char *why, uint64_t *ret_serial) {
         int r;
 
         if (m->rescan_why) {
+                /* never started over: a caller repeating Reload, or a poll shorter than the rescan, would
+                 * keep it from ever ending */
+                if (!m->rescan_again_why)
+                        m->rescan_again_why = strdup(why);     /* without it, a generic reason is logged */
                 m->rescan_again = true;
-                *ret_serial = m->rescan_serial + 1;
+                if (ret_serial)
+                        *ret_serial = m->rescan_serial + 1;
                 return 0;
         }
-        r = manager_rescan_start(m, why);
+        r = rescan_start(m, why);
         if (r < 0)
                 return r;
-        *ret_serial = m->rescan_serial;
+        if (ret_serial)
+                *ret_serial = m->rescan_serial;
         return 0;
 }
 
 /* A full rescan ended: whoever waits for it is answered, and the one asked for meanwhile starts. */
 static void rescan_done(Manager *m, int error) {
+        _cleanup_(freep) char *again_why = TAKE_PTR(m->rescan_again_why);
+
         free(m->rescan_why), m->rescan_why = NULL;
         bus_rescan_done(m->bus, m->rescan_serial, error);
         if (error < 0 || !m->rescan_again)
                 return;         /* after a failure, the full rescan that follows answers the rest */
         m->rescan_again = false;
-        (void) manager_rescan_start(m, "Reload() during a rescan");
+        if (rescan_start(m, again_why ?: "asked for during a rescan") < 0) {
+                m->pending_full = true;         /* tried again after a window: it answers the rest */
+                manager_arm_debounce(m);
+        }
 }
 
 /* One step: the next chunk of pending names (or the referenced files) looked at again. */
@@ -402,12 +413,16 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                 m->pending_files = m->pending_full = m->pending_more = false;
                 r = log_error_errno(ENOMEM, "Failed to rebuild the firmware catalogue, keeping the old one "
                                     "(as the test environment asked): %m");
-        } else if (m->pending_full) {
+        } else if (m->pending_full && !m->rescan_why) {
                 m->pending_full = false;
-                r = manager_rescan_start(m, "directories changed");
+                r = rescan_start(m, "directories changed");
                 if (r >= 0)
                         return 0;
         } else {
+                if (m->pending_full) {  /* during a rescan: one more follows it and sees what this one missed */
+                        m->pending_full = false;
+                        (void) manager_rescan_request(m, "directories changed", NULL);
+                }
                 r = rebuild_step(m);
                 if (r >= 0 && m->rescan_why) {
                         m->rescan_steps++;

@@ -54,7 +54,8 @@ typedef struct Manager {
         char *rescan_why;               /* a full rescan in steps is under way, for this reason */
         size_t rescan_steps;
         uint64_t rescan_serial;         /* counts full rescans in steps: the running or the last one */
-        bool rescan_again;              /* Reload() came while one ran: another rescan follows it */
+        bool rescan_again;              /* asked for while one ran: another rescan follows it */
+        char *rescan_again_why;         /* the first reason given for it */
         size_t max_entries;             /* --max-descriptors; 0: CATALOGUE_ENTRIES_MAX */
         size_t n_entries_peak;          /* the largest catalogue since memory was last handed back */
         char **unwatched;               /* directories polled because watching them failed, sorted */
@@ -82,15 +83,12 @@ static inline void manager_freep(Manager **m) {
 int manager_load(Manager *m);
 
 
-/* Starts a full rescan in steps: the directories are listed now, and every name there or in the catalogue
- * is looked at again MANAGER_REBUILD_CHUNK at a time, each step swapped in and announced, with bus calls
- * answered in between (SIGHUP, IN_Q_OVERFLOW, directories that came or went, polls). A rescan already under
- * way starts over with every name. Returns 0, or -ENOMEM (logged). */
-int manager_rescan_start(Manager *m, const char *why);
-
-/* A rescan for Reload(): starts one, or when one is under way, asks for another after it (however many
- * Reload() calls come meanwhile: one more rescan answers them all). ret_serial is the serial of the rescan
- * whose end answers the caller (bus_rescan_done()). Returns 0, or -ENOMEM (logged). */
+/* A full rescan in steps (SIGHUP, Reload(), IN_Q_OVERFLOW, directories that came or went, polls): the
+ * directories are listed now, and every name there or in the catalogue is looked at again
+ * MANAGER_REBUILD_CHUNK at a time, each step swapped in and announced, with bus calls answered in between.
+ * When one is under way it is not started over (however many requests come meanwhile: one more rescan after
+ * it answers them all). ret_serial (may be NULL) is the serial of the rescan whose end answers the caller
+ * (bus_rescan_done()). Returns 0, or -ENOMEM (logged). */
 int manager_rescan_request(Manager *m, const char *why, uint64_t *ret_serial);
 
 /* What one watch event means: a name to look at again (pending_names), referenced files to check again

@@ -3,7 +3,9 @@
 """The kernel's inotify limits: a directory that cannot be watched is reported and polled, the catalogue
 catches up within the poll interval, and the watch comes back when the limit allows it again."""
 
+import json
 import os
+import re
 import unittest
 
 from fwtest import ETC, USR, DaemonTestCase, flash, wait_until
@@ -93,6 +95,29 @@ class TestNoInotifyInstance(InotifyLimitsTestCase):
         self.set_limit(None)
         wait_until(lambda: self.unwatched() == [], what='an inotify instance')
         self.assert_catches_up(f'{ETC}/21-etc.json', '21-etc.json')
+
+
+class TestRescanOutlastsPolls(InotifyLimitsTestCase):
+    """Every directory polled every 10 ms, and a catalogue whose rescan takes longer than that: each poll asks
+    for a full rescan, which must not start the running one over (it would never end, and a Reload() waiting
+    for it would never be answered); one more rescan follows it instead."""
+    limit = 'instances'
+    daemon_args = ['--poll-interval=10']
+    N = 5000
+
+    def test_rescans_end_and_reload_returns(self):
+        content = json.dumps(flash('CODE.fd', 'VARS.fd', arch='riscv64', machines=('virt',)))
+        for i in range(self.N):
+            with open(os.path.join(self.root, USR, f'95-many-{i:05d}.json'), 'w') as f:
+                f.write(content)
+        wait_until(lambda: int(self.prop('Count')) >= self.N, timeout=120, what='a rescan to end with the files')
+        self.manager.Reload(timeout=120)
+        # when Reload() returned, a rescan that started after the call had ended (polls asked for rescans
+        # too, so its reason may be theirs, which came first)
+        after = self.log_text().split('Reload() called by', 1)[1]
+        started = re.search(r'full rescan \([^\n]*\) of \d+ names in steps', after)
+        self.assertIsNotNone(started, 'no rescan started after Reload() was called')
+        self.assertRegex(after[started.end():], r'Full rescan \([^\n]*\) done in \d+ steps\.')
 
 
 if __name__ == '__main__':
