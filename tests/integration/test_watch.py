@@ -44,6 +44,22 @@ class TestWatch(DaemonTestCase):
         # one changed file re-reads that file only: no full rescan, one name looked at, one file parsed
         self.assertEqual(rebuilds(self.log_path), ['update of 1 names, 1 parsed, 6 reused.'])
 
+    def test_unreadable_file_touched_is_no_change(self):
+        """A file that cannot be read is read again when touched, and cannot be read for the same reason: no
+        change. Each read makes a new (unreadable) descriptor, so the diff must compare what they say."""
+        fifo = self.path(f'{USR}/35-fifo.json')
+        os.mkfifo(fifo)
+        self.assertEqual(self.wait_for_change(1), [['35-fifo.json'], [], []])
+        os.utime(fifo, (1_000_000, 1_000_000))          # a new mtime: another identity, read again
+        # a real change after it, as the barrier: every signal up to its one has arrived
+        self.write(f'{USR}/36-real.json', flash('CODE.fd', 'VARS.fd'))
+        changes = [self.wait_for_change(2)]
+        if '36-real.json' not in changes[0][0]:
+            changes.append(self.wait_for_change(3))
+        self.assertEqual([c for c in changes if '35-fifo.json' in c[2]], [], f'changes: {changes}')
+        with open(self.log_path) as f:
+            self.assertEqual(f.read().count('35-fifo.json: a FIFO'), 1)
+
     def test_atomic_rename_into_place(self):
         # how dpkg and editors save: a temporary name (ignored), then rename over the real one
         tmp = self.path(f'{USR}/.60-x86.json.swp')
