@@ -216,6 +216,8 @@ int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index, 
                                 break;
                         continue;
                 }
+                if (!s)
+                        continue;       /* only the names' problems were asked for */
                 r = scan_add(s, de->d_name, dir_index, de->d_type);
                 if (r < 0)
                         break;

@@ -52,7 +52,8 @@ void dirs_done(Dirs *d);
 char *name_problem(const char *dir, const char *name);
 
 /* Adds every usable name in search directory dir_index to s; problems go to c->dir_problems. With
- * keep_invalid, names that are not valid UTF-8 are added too instead. Returns 0 or -ENOMEM. */
+ * keep_invalid, names that are not valid UTF-8 are added too instead. Without s, only the problems are
+ * recorded. Returns 0 or -ENOMEM. */
 int scan_directory(Catalogue *c, Scan *s, const Dirs *dirs, unsigned dir_index, bool keep_invalid);
 
 /* Adds name's candidates (where it exists, as a symlink or not) to s; a name that is not valid UTF-8 goes

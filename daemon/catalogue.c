@@ -544,11 +544,14 @@ int catalogue_update(const Catalogue *previous, char * const *changed, unsigned 
                 return r;
         if (!(flags & CATALOGUE_UPDATE_NAMES))
                 r = keep_name_problems(c, previous, names, &d);
+        else    /* what is wrong with names now, for all of them: the later steps of a rescan keep it */
+                for (unsigned i = 0; i < d.n && r >= 0; i++)
+                        r = scan_directory(c, NULL, &d, i, false);
         /* where does each changed name exist now? */
         STRV_FOREACH(n, names) {
                 if (catalogue_name_ignored(*n) || strchr(*n, '/') || (n > names && streq(*n, n[-1])))
                         continue;
-                if (r >= 0)
+                if (r >= 0 && !((flags & CATALOGUE_UPDATE_NAMES) && !utf8_is_valid(*n)))   /* said above */
                         r = scan_name(c, &s, &d, *n);
         }
         r = catalogue_complete(c, &d, &s, r, previous, names, flags & CATALOGUE_UPDATE_FILES);

@@ -151,8 +151,8 @@ int catalogue_list_names(char * const *dirs, const char *root, char ***ret);
 
 typedef enum CatalogueUpdateFlags {
         CATALOGUE_UPDATE_FILES = 1 << 0,        /* check every referenced file again */
-        CATALOGUE_UPDATE_NAMES = 1 << 1,        /* forget what earlier scans said about names: changed has
-                                                 * every name there is (the first step of a full rescan) */
+        CATALOGUE_UPDATE_NAMES = 1 << 1,        /* say anew what is wrong with names, from the directories:
+                                                 * the first step of a full rescan, whose later steps keep it */
 } CatalogueUpdateFlags;
 
 /* A rebuild that looks again only at the files called changed (basenames, in every search directory):

@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -397,6 +398,27 @@ class TestHostileFiles(FileTestCase):
         self.assertEqual(self.resolve(architecture='aarch64')[1]['name'], '60-aarch64.json')
         with open(self.log_path, errors='replace') as f:
             self.assertIn("file name '55-caf\\xe9.json' is not valid UTF-8, skipping", f.read())
+
+    def test_file_name_not_utf8_reported_once_over_rescans(self):
+        """A rescan of more than one step (1,024 names) must not forget, in its first step, what its last step
+        will say again about a name that is not UTF-8: the warning would come back with every rescan (every
+        poll, for a directory that cannot be watched)."""
+        raw = os.fsencode(self.path(USR)) + b'/99-caf\xe9.json'
+        with open(raw, 'w') as f:
+            f.write('{}')
+        content = json.dumps(flash('CODE.fd', 'VARS.fd', arch='riscv64', machines=('virt',)))
+        for i in range(1100):
+            with open(self.path(f'{USR}/95-many-{i:04d}.json'), 'w') as f:
+                f.write(content)
+        wait_until(lambda: int(self.prop('Count')) >= len(VALID_NAMES) + 1100, what='the files to be taken')
+
+        def log():
+            with open(self.log_path, errors='replace') as f:
+                return f.read()
+        for n in (1, 2):
+            self.daemon.send_signal(signal.SIGHUP)
+            wait_until(lambda: log().count('Full rescan (SIGHUP) done in 2 steps.') == n, what=f'rescan {n}')
+        self.assertEqual(log().count("file name '99-caf\\xe9.json' is not valid UTF-8, skipping"), 1)
 
 
 class TestUnreadableFile(FileTestCase):
