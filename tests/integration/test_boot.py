@@ -15,7 +15,8 @@ import unittest
 import dbus
 import dbusmock
 
-from fwtest import BUS_CONFIG, BUS_NAME, DAEMON, MANAGER_IFACE, MANAGER_PATH, wait_until
+from fwtest import (BUS_CONFIG, BUS_NAME, DAEMON, MANAGER_IFACE, MANAGER_PATH, OVMF_2M, stop_class_daemon,
+                    wait_until)
 
 QEMU = {'x86_64': 'qemu-system-x86_64', 'aarch64': 'qemu-system-aarch64'}
 # UEFI's boot device selection phase logs this on the console once the firmware is up
@@ -87,10 +88,7 @@ class TestBoot(dbusmock.DBusTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.daemon.terminate()
-        cls.daemon.wait(timeout=30)
-        cls.log.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_class_daemon(cls)
         super().tearDownClass()
 
     def boot(self, arch, result, varstore=None):
@@ -140,22 +138,6 @@ class TestBoot(dbusmock.DBusTestCase):
             booted.append(f'{name}: UEFI up after {seconds:.1f} s')
         print('\n' + '\n'.join(['booted:'] + booted + ['not booted:'] + skipped))
         self.assertTrue(booted, 'no descriptor to boot on this machine')
-
-
-# Debian ships the 2 MiB build without a descriptor; an administrator adds one for the VMs made before the move
-# to 4 MiB (docs/nvram.md).
-OVMF_2M = {
-    'description': 'UEFI firmware for x86_64, 2 MiB build, for VMs created before the move to 4 MiB',
-    'interface-types': ['uefi'],
-    'mapping': {
-        'device': 'flash',
-        'executable': {'filename': '/usr/share/OVMF/OVMF_CODE.fd', 'format': 'raw'},
-        'nvram-template': {'filename': '/usr/share/OVMF/OVMF_VARS.fd', 'format': 'raw'},
-    },
-    'targets': [{'architecture': 'x86_64', 'machines': ['pc-i440fx-*', 'pc-q35-*']}],
-    'features': ['acpi-s3', 'verbose-dynamic'],
-    'tags': [],
-}
 
 
 class TestBootOwnVarstore(TestBoot):

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 import dbus
 import dbusmock
 
-from fwtest import BUS_CONFIG, BUS_NAME, CTL, DAEMON, SOURCE_DIR, wait_until
+from fwtest import BUS_CONFIG, BUS_NAME, CTL, DAEMON, SOURCE_DIR, stop_class_daemon, wait_until
 
 MARKER = b'BdsDxe: '            # UEFI's boot device selection, on the serial console once the firmware is up
 BOOT_SECONDS = 240
@@ -57,10 +57,7 @@ class TestLaunch(dbusmock.DBusTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.daemon.terminate()
-        cls.daemon.wait(timeout=30)
-        cls.log.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        stop_class_daemon(cls)
         super().tearDownClass()
 
     def ctl(self, *args):

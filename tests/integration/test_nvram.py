@@ -15,7 +15,7 @@ import unittest
 import dbus
 
 from fwtest import (BUS_NAME, DAEMON, ERROR_NO_MATCH, ETC, FIRMWARE_IFACE, INVALID_ARGS, MANAGER_IFACE, MANAGER_PATH,
-                    USR, WRAPPER, DaemonTestCase, firmware_path, flash, wait_until)
+                    OVMF_2M, USR, WRAPPER, DaemonTestCase, firmware_path, flash, wait_until)
 
 NV_FV = bytes.fromhex('8d2bf1ff96768b4ca9852747075b4f50')
 AUTH_VARS = bytes.fromhex('782cf3aa7b949a43a1802e144ec37792')
@@ -227,22 +227,6 @@ class TestReplacement(NvramTestCase):
 
 
 DEBIAN_DESCRIPTORS = '/usr/share/qemu/firmware'
-DEBIAN_2M = {
-    'description': 'UEFI firmware for x86_64, 2 MiB build, for VMs created before the move to 4 MiB',
-    'interface-types': ['uefi'],
-    'mapping': {
-        'device': 'flash',
-        'executable': {'filename': '/usr/share/OVMF/OVMF_CODE.fd', 'format': 'raw'},
-        'nvram-template': {'filename': '/usr/share/OVMF/OVMF_VARS.fd', 'format': 'raw'},
-    },
-    'targets': [{'architecture': 'x86_64', 'machines': ['pc-i440fx-*', 'pc-q35-*']}],
-    'features': ['acpi-s3', 'verbose-dynamic'],
-    'tags': [],
-}
-
-
-@unittest.skipUnless(os.path.exists('/usr/share/OVMF/OVMF_VARS.ms.fd') and
-                     os.path.exists('/usr/share/AAVMF/AAVMF_VARS.fd'), 'ovmf and qemu-efi-aarch64 are not installed')
 class TestDebian(DaemonTestCase):
     """Debian's real descriptors and images, plus the administrator's descriptor for the 2 MiB build."""
 
@@ -252,7 +236,7 @@ class TestDebian(DaemonTestCase):
         self.etc = os.path.join(self.root, 'etc-qemu-firmware')
         os.makedirs(self.etc, exist_ok=True)
         with open(os.path.join(self.etc, '70-edk2-x86_64-2m.json'), 'w') as f:
-            json.dump(DEBIAN_2M, f, indent=2)
+            json.dump(OVMF_2M, f, indent=2)
         self.daemon_args = [f'--search-path={DEBIAN_DESCRIPTORS}:{self.etc}']
         # no --root: the real files
         start = time.monotonic()
