@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 
 /* Prints the QEMU arguments on one line, quoted for a POSIX shell. machine may be NULL (then only the
  * properties the firmware needs are set); nvram is the VM's varstore (split flash) or its copy of the image

@@ -4,7 +4,7 @@
 /* fwregistryctl's command line: the options, their parsing and --help. It checks each value on its own;
  * which options go with which command is the caller's business. */
 
-#include "resolver.h"
+#include "resolver/resolver.h"
 
 typedef enum JsonMode {
         JSON_OFF,

@@ -6,9 +6,9 @@
 
 #include <stdio.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 #include "options.h"
-#include "render.h"
+#include "resolver/render.h"
 
 /* Prints "fwregistryctl: <message>" on stderr. Returns -EINVAL, for "return output_fail(...)". */
 int output_fail(const char *fmt, ...) _printf_(1, 2);

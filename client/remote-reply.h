@@ -6,7 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 
 /* An entry decoded from a result dictionary; owns everything it points to. */
 typedef struct RemoteEntry {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <systemd/sd-event.h>
 
-#include "render.h"
+#include "resolver/render.h"
 #include "remote.h"
 
 #define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"

@@ -7,7 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "remote-reply.h"
-#include "resolver.h"
+#include "resolver/resolver.h"
 
 typedef struct RemoteVerdict {
         char *name;

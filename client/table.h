@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "util.h"
+#include "util/util.h"
 
 typedef struct Table Table;
 

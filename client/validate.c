@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "catalogue.h"
-#include "chase.h"
-#include "json.h"
-#include "render.h"
-#include "resolver.h"
+#include "catalogue/catalogue.h"
+#include "util/chase.h"
+#include "util/json.h"
+#include "resolver/render.h"
+#include "resolver/resolver.h"
 #include "validate.h"
 
 /* One diagnostic: a problem of the descriptor, or one that only validate reports. */

@@ -18,7 +18,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bench-tree.h"
-#include "bus.h"
+#include "bus/bus.h"
 
 #define STAND_IN_NAME "io.github.fwregistryd.BenchStandIn"
 #define PEER_INTERFACE "org.freedesktop.DBus.Peer"

@@ -11,8 +11,8 @@
 #include <stdio.h>
 
 #include "bench-tree.h"
-#include "catalogue.h"
-#include "resolver.h"
+#include "catalogue/catalogue.h"
+#include "resolver/resolver.h"
 
 #define SCAN_RUNS 5
 #define REBUILD_RUNS 7

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 #include "bench-tree.h"
 
 #define RUNS 5

@@ -4,7 +4,7 @@
 /* Generated search-path trees for the benchmarks: a Debian-like distribution set, a bulk of vendor builds of
  * every kind, local overrides, masks and the images they name. Deterministic; it measures nothing. */
 
-#include "util.h"
+#include "util/util.h"
 
 #define FW "/usr/share/fw/"
 #define SHARE_DIR "/usr/share/qemu/firmware"

@@ -7,8 +7,8 @@
 #include <assert.h>
 
 #include "fuzz.h"
-#include "json.h"
-#include "render.h"
+#include "util/json.h"
+#include "resolver/render.h"
 
 /* results go here, so that calls to _pure_ functions are not optimised away */
 static volatile size_t sink;

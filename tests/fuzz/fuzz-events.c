@@ -10,8 +10,8 @@
 #include <sys/inotify.h>
 
 #include "fuzz.h"
-#include "log.h"
-#include "manager.h"
+#include "util/log.h"
+#include "service/manager.h"
 
 static const char *const paths[] = {
         "/r/usr/share/qemu/firmware", "/r/etc/qemu/firmware", "/r/etc/qemu", "/r/etc", "/r", "/",

@@ -5,7 +5,7 @@
  * first, the target's globs after it. */
 
 #include "fuzz.h"
-#include "resolver.h"
+#include "resolver/resolver.h"
 
 static char **split_lines(const uint8_t *data, size_t size) {
         char **l = NULL;

@@ -7,7 +7,7 @@
 
 #include <assert.h>
 
-#include "bus-firmware.h"
+#include "bus/bus-firmware.h"
 #include "fuzz.h"
 
 static Catalogue *catalogue;

@@ -7,7 +7,7 @@
 #include <assert.h>
 
 #include "fuzz.h"
-#include "qemu.h"
+#include "catalogue/qemu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         MachineAlias *aliases = NULL;

@@ -6,9 +6,9 @@
  * and lists past its 1,024 elements (made from a few input bytes: a length and a fill pattern), and every
  * D-Bus type a caller could send is built. */
 
-#include "bus-request.h"
+#include "bus/bus-request.h"
 #include "fuzz-util.h"
-#include "resolver.h"
+#include "resolver/resolver.h"
 
 static sd_bus *bus;
 static Catalogue *catalogue;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 #include "fuzz-util.h"
 
 static char base[64];

@@ -4,7 +4,7 @@
  * short, then the fit rule and the message text for whatever it made of them. */
 
 #include "fuzz.h"
-#include "varstore.h"
+#include "efi/varstore.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const Varstore templates[] = {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "util.h"
+#include "util/util.h"
 
 static int run_file(const char *path, size_t *count) {
         _cleanup_(freep) uint8_t *buf = NULL;

@@ -38,8 +38,8 @@ def as_nobody():
 
 
 def request_keys():
-    """The request keys and their signatures, read from daemon/bus-request.c so that a new key is covered too."""
-    with open(os.path.join(SOURCE_DIR, 'daemon', 'bus-request.c')) as f:
+    """The request keys and their signatures, read from daemon/bus/bus-request.c so that a new key is covered too."""
+    with open(os.path.join(SOURCE_DIR, 'daemon', 'bus', 'bus-request.c')) as f:
         source = f.read()
     table = re.search(r'request_keys\[_KEY_MAX\] = \{(.*?)\n\};', source, re.S).group(1)
     keys = re.findall(r'\[KEY_\w+\] = \{ "([^"]+)", "([^"]+)" \}', table)

@@ -3,8 +3,8 @@
 /* The bound on Describe's reply: the size check itself, with small bounds, and the worst descriptor the
  * limits allow, rendered as Describe renders it, against BUS_REPLY_SIZE_MAX. */
 
-#include "bus-entry.h"
-#include "render.h"
+#include "bus/bus-entry.h"
+#include "resolver/render.h"
 #include "tests.h"
 
 static void test_string_reply_fits(void) {

@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include "chase.h"
+#include "util/chase.h"
 #include "tests.h"
 
 /* What a lookup found: its identity, or the error. */

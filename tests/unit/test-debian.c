@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 
-#include "resolver.h"
+#include "resolver/resolver.h"
 #include "tests.h"
 
 static const char *const debian_names[] = {

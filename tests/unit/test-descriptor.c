@@ -3,7 +3,7 @@
 /* descriptor_parse(): every rule of the QEMU 11.0 descriptor schema, every problem message with its member
  * path, the limits on the document, and the accessors the resolver uses. */
 
-#include "descriptor.h"
+#include "catalogue/descriptor.h"
 #include "tests.h"
 
 /* Test documents are written with ' for " to stay readable; no value in them contains a quote. */

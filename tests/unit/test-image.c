@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 #include "tests.h"
 
 static ImageFacts *facts_of(ImageCache *c, const char *path) {

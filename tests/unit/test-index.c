@@ -5,7 +5,7 @@
  * entry as Explain made them when it kept them all, on random catalogues and random requests. */
 
 #include "config.h"
-#include "resolver.h"
+#include "resolver/resolver.h"
 #include "tests.h"
 
 #define CATALOGUES 150

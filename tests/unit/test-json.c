@@ -3,7 +3,7 @@
 /* json_parse(): the tree it builds for every JSON type, the limits it enforces while reading, and the
  * messages it gives when a document is malformed or breaks a limit. */
 
-#include "json.h"
+#include "util/json.h"
 #include "tests.h"
 
 static const JsonLimits limits_default = {

@@ -4,7 +4,7 @@
  * Nth call fails. Every build and update must then return -ENOMEM (nothing else), leave its result alone
  * and leak nothing (the sanitizer and valgrind runs check that), or succeed. */
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 #include "tests.h"
 
 static long countdown = -1;     /* allocations until the one that fails; -1: none fails */

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
-#include "resolver.h"
+#include "resolver/resolver.h"
 #include "tests.h"
 
 static const char machines_x86[] =

@@ -8,8 +8,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "catalogue.h"
-#include "resolver.h"
+#include "catalogue/catalogue.h"
+#include "resolver/resolver.h"
 #include "tests.h"
 
 static const char *swap_name;           /* the entry to swap, by its name in the directory */

@@ -7,7 +7,7 @@
 #include <assert.h>
 #include <stdio.h>
 
-#include "util.h"
+#include "util/util.h"
 
 #define CHECK(expr)                                                                             \
         do {                                                                                    \

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "chase.h"
-#include "log.h"
+#include "util/chase.h"
+#include "util/log.h"
 #include "manager-watch.h"
 
 

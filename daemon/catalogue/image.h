@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "varstore.h"
+#include "efi/varstore.h"
 
 /* What identifies one version of a file: a rebuild re-reads a descriptor, or hashes an image, only when
  * this changes. */

@@ -10,7 +10,7 @@
 
 #include "catalogue.h"
 #include "catalogue-scan.h"
-#include "chase.h"
+#include "util/chase.h"
 
 bool catalogue_name_ignored(const char *name) {
         static const char *const suffixes[] = {

@@ -8,7 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
-#include "log.h"
+#include "util/log.h"
 #include "manager.h"
 
 static bool arg_user = false;

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
-#include "chase.h"
+#include "util/chase.h"
 #include "image.h"
 
 FileId file_id_from_stat(const struct stat *st) {

@@ -7,7 +7,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "qemu.h"
+#include "catalogue/qemu.h"
 
 typedef struct Machines Machines;
 

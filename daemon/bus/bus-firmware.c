@@ -2,7 +2,7 @@
 
 #include "bus-firmware.h"
 #include "bus-internal.h"
-#include "log.h"
+#include "util/log.h"
 
 bool bus_is_firmware_path(const char *name) {
         return strncmp(name, BUS_FIRMWARE_PREFIX "/", strlen(BUS_FIRMWARE_PREFIX "/")) == 0;

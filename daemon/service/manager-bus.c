@@ -3,7 +3,7 @@
 /* What the manager shows of itself: the BusOps through which the bus reads its state and asks for a rescan,
  * and the STATUS= line for the service manager. */
 
-#include "log.h"
+#include "util/log.h"
 #include "manager.h"
 
 static const Catalogue *get_catalogue(void *userdata) {

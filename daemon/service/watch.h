@@ -7,7 +7,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "util.h"
+#include "util/util.h"
 
 typedef struct Watch Watch;
 

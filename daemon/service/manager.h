@@ -8,8 +8,8 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
-#include "bus.h"
-#include "catalogue.h"
+#include "bus/bus.h"
+#include "catalogue/catalogue.h"
 #include "machines.h"
 #include "watch.h"
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "util/util.h"
 
 /* How much of a file is read to tell its layout. */
 #define VARSTORE_HEAD_MAX (64U * 1024U)

@@ -10,7 +10,7 @@
 
 #include "catalogue.h"
 #include "catalogue-scan.h"
-#include "chase.h"
+#include "util/chase.h"
 
 const char *entry_state_to_string(EntryState s) {
         static const char *const table[_ENTRY_STATE_MAX] = {

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
-#include "chase.h"
-#include "log.h"
+#include "bus/bus.h"
+#include "util/chase.h"
+#include "util/log.h"
 #include "manager-watch.h"
 
 static char *root_link_target(const char *root, const char *path);

@@ -4,7 +4,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "machines.h"
 
 struct Machines {

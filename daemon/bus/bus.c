@@ -2,7 +2,7 @@
 
 #include "bus-internal.h"
 #include "bus-polkit.h"
-#include "log.h"
+#include "util/log.h"
 
 /* The bus went away (restarted, or it dropped us): a daemon off the bus serves nobody. Exiting with a failure
  * lets the service manager's Restart= or bus activation bring it back on the new bus. */

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "util/util.h"
 
 typedef enum InterfaceType {
         INTERFACE_BIOS,

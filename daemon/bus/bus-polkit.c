@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include "bus-polkit.h"
-#include "log.h"
+#include "util/log.h"
 
 struct PolkitQuery {
         Bus *bus;

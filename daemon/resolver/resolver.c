@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "chase.h"
+#include "util/chase.h"
 #include "config.h"
 #include "resolver-internal.h"
 

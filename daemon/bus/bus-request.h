@@ -6,7 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "resolver.h"
+#include "resolver/resolver.h"
 
 /* Decodes an a{sv} request strictly: every key known (List's include-*, offset and limit keys only when
  * list), every value of the documented type, each key once. Returns 0, or a negative errno with error set to

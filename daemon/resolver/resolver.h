@@ -4,8 +4,8 @@
 /* Requests against a catalogue: Resolve (first match in rank order), List filters and Explain verdicts with
  * machine-readable reasons. Pure: no I/O beyond one stat of a requested path, no D-Bus. */
 
-#include "catalogue.h"
-#include "qemu.h"
+#include "catalogue/catalogue.h"
+#include "catalogue/qemu.h"
 
 typedef enum RequestKind {
         REQUEST_RESOLVE,        /* defaults apply: uefi, flash or memory, files checked */

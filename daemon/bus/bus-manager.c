@@ -6,8 +6,8 @@
 #include "bus-polkit.h"
 #include "bus-request.h"
 #include "config.h"
-#include "log.h"
-#include "render.h"
+#include "util/log.h"
+#include "resolver/render.h"
 
 /* ---- Resolve, List, Describe, Explain ------------------------------------------------------------------ */
 

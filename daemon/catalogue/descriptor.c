@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "descriptor.h"
-#include "json.h"
+#include "util/json.h"
 
 #define DEFINE_STRING_TABLE(name, type, max, ...)                                       \
         static const char *const name##_table[max] = { __VA_ARGS__ };                   \

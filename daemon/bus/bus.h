@@ -8,8 +8,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "catalogue.h"
-#include "qemu.h"
+#include "catalogue/catalogue.h"
+#include "catalogue/qemu.h"
 
 #define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
 #define BUS_MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"

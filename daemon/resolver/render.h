@@ -6,7 +6,7 @@
 
 #include <yajl/yajl_gen.h>
 
-#include "catalogue.h"
+#include "catalogue/catalogue.h"
 
 /* The keys of a Resolve result or List entry (DESIGN section 5), as a JSON object. Returns 0 or -ENOMEM. */
 int render_entry(yajl_gen g, const Entry *e, uint64_t generation);
