@@ -20,7 +20,14 @@ static int options_help(void) {
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
                "  validate [FILE...]      Check descriptor files ('-': stdin; none: those below --root)\n"
                "  nvram create PATH       Make a VM's variable store from the resolved firmware's template\n"
-               "  nvram inspect PATH      Show a varstore's layout and the descriptors it fits\n\n"
+               "  nvram inspect PATH      Show what a varstore holds: layout, Secure Boot keys, boot entries,\n"
+               "                          warnings, and the firmware it fits\n"
+               "  nvram audit [PATH|DIR...]  One row a varstore (default " "/var/lib/libvirt/qemu/nvram" ");\n"
+               "                          exit status 1 when some store has warnings\n"
+               "  nvram migrate OLD [NEW] Move a varstore's variables onto the template of the firmware the\n"
+               "                          request options pick (--arch required); in place without NEW\n"
+               "  nvram update-keys PATH  Give a varstore the 2023 successors of the certificates it trusts,\n"
+               "                          from the template of the firmware it fits, in place\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -37,7 +44,11 @@ static int options_help(void) {
                "     --no-legend          Print no table header and footer\n"
                "     --no-pager           Do not pipe output into a pager\n"
                "     --no-ask-password    Do not ask for a password (reload)\n"
-               "     --wide               List sizes, digests and varstore layouts too\n\n"
+               "     --wide               List sizes, digests and varstore layouts too\n"
+               "     --keys=KEYS          nvram migrate/update-keys: keep (the store's Secure Boot keys), template\n"
+               "                          (the template's), add-missing (the store's and the 2023 successors)\n"
+               "     --dry-run            nvram migrate/update-keys: say what would change, write nothing\n"
+               "     --no-backup          nvram migrate/update-keys in place: keep no PATH.bak\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
                "  -a --arch=ARCH          x86_64, aarch64, i386, arm, riscv64, loongarch64\n"
                "  -m --machine=TYPE       Machine type or alias (q35, pc, virt)\n"
@@ -162,6 +173,9 @@ static const OptionDef option_defs[] = {
         OTHER("output", required_argument, KEY_OUTPUT),
         PATH("nvram", nvram),
         SET("wide", wide),
+        STRING("keys", keys),
+        SET("dry-run", dry_run),
+        CLEAR("no-backup", backup),
 };
 
 /* getopt_long() returns this plus the index in option_defs for an option without a short name. */
@@ -389,6 +403,7 @@ int options_parse(Options *o, int argc, char *argv[]) {
 
 void options_done(Options *o) {
         free(o->nvram);
+        free(o->keys);
         free(o->root);
         free(o->search_path);
         strv_free(o->extra_dirs);

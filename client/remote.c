@@ -12,9 +12,6 @@
 #include "resolver/render.h"
 #include "remote.h"
 
-#define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
-#define MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"
-#define MANAGER_INTERFACE BUS_NAME ".Manager"
 
 int remote_connect(bool user, sd_bus **ret) {
         int r = user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
@@ -74,7 +71,7 @@ static char *options_for_keys(const char *message) {
         return strbuf_steal(&b);
 }
 
-static int print_bus_error(const sd_bus_error *error, int r) {
+int remote_print_error(const sd_bus_error *error, int r) {
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
             sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 fprintf(stderr, "fwregistryd is not running (%s); use --offline to read the descriptors "
@@ -208,6 +205,10 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
+int remote_append_request(sd_bus_message *m, const Request *req) {
+        return append_request(m, req, false);
+}
+
 static int call_with_request_error(sd_bus *bus, const char *method, const Request *req, bool list,
                                    sd_bus_message **ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -228,7 +229,7 @@ static int call_with_request(sd_bus *bus, const char *method, const Request *req
 
         r = call_with_request_error(bus, method, req, list, ret, &error);
         if (r < 0)
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
         sd_bus_error_free(&error);
         return r;
 }
@@ -257,7 +258,7 @@ int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, Re
                         continue;
                 }
                 if (r < 0)
-                        r = print_bus_error(&error, r);
+                        r = remote_print_error(&error, r);
                 sd_bus_error_free(&error);
                 if (r >= 0)
                         r = remote_read_list_page(reply, &generation, &entries, &n, &items);
@@ -365,7 +366,7 @@ int remote_describe(sd_bus *bus, const char *name, char **ret_json) {
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Describe", &error, &reply, "s",
                                name);
         if (r < 0) {
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -416,7 +417,7 @@ int remote_status(sd_bus *bus, Status *ret) {
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll", &error,
                                &reply, "s", MANAGER_INTERFACE);
         if (r < 0) {
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -436,7 +437,7 @@ int remote_reload(sd_bus *bus, bool interactive) {
         (void) sd_bus_set_allow_interactive_authorization(bus, interactive);
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Reload", &error, NULL, NULL);
         if (r < 0)
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
         sd_bus_error_free(&error);
         return r < 0 ? r : 0;
 }

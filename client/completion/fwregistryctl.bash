@@ -14,6 +14,7 @@ __fwregistryctl_values() {
                         requires-smm secure-boot host-uefi-vars verbose-dynamic verbose-static ;;
                 --json) echo pretty short off ;;
                 --output) echo text qemu libvirt ;;
+                --keys) echo keep template add-missing ;;
         esac
 }
 
@@ -42,9 +43,9 @@ _fwregistryctl() {
         local verbs='status list describe resolve explain monitor reload validate nvram'
         local flags='--help --version --offline --system --user --no-legend --no-pager --no-ask-password --json
                 --secure-boot --no-secure-boot --enrolled-keys --no-enrolled-keys --smm --no-smm --no-check-files
-                --include-invalid --include-masked --include-shadowed --wide --check-files'
+                --include-invalid --include-masked --include-shadowed --wide --check-files --dry-run --no-backup'
         local with_value='--root --search-path --extra-dir --arch --machine --interface --device --mode --format
-                --feature --no-feature --exclude --executable --nvram-template --nvram --output --qemu-dirs'
+                --feature --no-feature --exclude --executable --nvram-template --nvram --output --qemu-dirs --keys'
         local i w verb='' nargs=0 option=''
 
         # "--arch=x": bash splits at "=" (COMP_WORDBREAKS)
@@ -91,8 +92,8 @@ _fwregistryctl() {
                 validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
                 nvram)
                         if (( nargs == 0 )); then
-                                COMPREPLY=($(compgen -W 'create inspect' -- "$cur"))
-                        elif (( nargs == 1 )); then
+                                COMPREPLY=($(compgen -W 'create inspect audit migrate update-keys' -- "$cur"))
+                        else
                                 COMPREPLY=($(compgen -f -- "$cur"))
                         fi ;;
         esac

@@ -340,8 +340,11 @@ class TestOffline(unittest.TestCase):
             f.write('image')        # the same size as the templates, and neither is an edk2 volume: it fits
         p = self.ctl('nvram', 'inspect', store, '--json')
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(json.loads(p.stdout), {'path': store, 'varstore-format': '', 'varstore-size': 0,
-                                                'size': 5, 'fits': ['50-secure.json', '60-plain.json']})
+        report = json.loads(p.stdout)
+        self.assertEqual({k: report[k] for k in ('path', 'format', 'varstore-size', 'size', 'secure-boot', 'fits',
+                                                 'certificates', 'variables')},
+                         {'path': store, 'format': '', 'varstore-size': 0, 'size': 5, 'secure-boot': '',
+                          'fits': ['50-secure.json', '60-plain.json'], 'certificates': [], 'variables': []})
         p = self.ctl('resolve', '--arch', 'x86_64', '--no-secure-boot', f'--nvram={store}', '--json')
         self.assertEqual(json.loads(p.stdout)['name'], '60-plain.json')
         with open(store, 'w') as f:
@@ -356,7 +359,7 @@ class TestOffline(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('not a regular file', p.stderr)
         p = self.ctl('nvram', 'inspect')
-        self.assertIn('nvram needs create|inspect PATH', p.stderr)
+        self.assertIn('nvram inspect needs PATH', p.stderr)
 
     def test_resolve(self):
         p = self.ctl('resolve', '--arch', 'x86_64', '--machine', 'q35', '--json')
@@ -497,8 +500,12 @@ class TestTool(unittest.TestCase):
                 (['list', 'extra'], "Unexpected argument 'extra': list takes options only"),
                 (['describe', 'a', 'b'], "Unexpected argument 'b': describe takes NAME"),
                 (['describe'], 'describe needs NAME'),
-                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create or inspect)"),
-                (['nvram', 'create'], 'nvram needs create|inspect PATH'),
+                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create, inspect, audit, migrate or "
+                                          "update-keys)"),
+                (['nvram', 'create'], 'nvram create needs PATH'),
+                (['nvram', 'migrate', 'a', 'b', 'c'], "Unexpected argument 'c': nvram migrate takes OLD [NEW]"),
+                (['list', '--keys=keep'], '--keys, --dry-run and --no-backup apply to nvram migrate and update-keys '
+                                          'only'),
                 (['--frob', 'list'], "Unknown option '--frob' (see --help for the options)"),
                 (['resolve', '--arhc=x86_64'],
                  "Unknown option '--arhc=x86_64' (did you mean --arch? see --help for the options)"),
@@ -718,7 +725,7 @@ class TestCompletion(unittest.TestCase):
                                                       'reload', 'validate', 'nvram'])
         self.assertEqual(complete('fwregistryctl re'), ['resolve', 'reload'])
         self.assertIn('--no-ask-password', complete('fwregistryctl reload --no-'))
-        self.assertEqual(complete('fwregistryctl nvram '), ['create', 'inspect'])
+        self.assertEqual(complete('fwregistryctl nvram '), ['create', 'inspect', 'audit', 'migrate', 'update-keys'])
         self.assertEqual(complete('fwregistryctl resolve --out'), ['--output'])
 
     def test_values_from_the_contract(self):
