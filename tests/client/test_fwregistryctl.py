@@ -221,6 +221,30 @@ class TestValidate(unittest.TestCase):
         self.assertEqual(p.stderr, f"{path}:1:330: warning: features[2]: unknown feature 'brand-new-feature', "
                                    "kept for matching\n1 file checked, 1 valid, 0 invalid (0 errors, 1 warning).\n")
 
+    def test_control_characters_in_paths(self):
+        """Legal JSON and legal file names, but nobody means them: shells, logs and XML mangle them."""
+        d = json.loads(json.dumps(GOOD))
+        d['mapping']['executable']['filename'] = '/fw/CODE\n.fd'
+        d['mapping']['nvram-template']['filename'] = '/fw/VARS\u0085.fd'
+        path = self.write('50-control.json', json.dumps(d, indent=2))
+        p = run('validate', path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # (split at newlines only: U+0085 is a line break to str.splitlines())
+        self.assertEqual(p.stderr.split('\n'), [
+            f"{path}:9:7: warning: mapping.executable.filename: '/fw/CODE\\x0a.fd' holds the control character "
+            "\\x0a, most likely a mistake, and one that shells, logs and XML mangle or refuse",
+            f"{path}:13:7: warning: mapping.nvram-template.filename: '/fw/VARS\u0085.fd' holds the control "
+            "character U+0085, most likely a mistake, and one that shells, logs and XML mangle or refuse",
+            '1 file checked, 1 valid, 0 invalid (0 errors, 2 warnings).', ''])
+        # a tab, and DEL, in a memory mapping's file
+        bios = {'description': 'bios', 'interface-types': ['bios'], 'targets': GOOD['targets'], 'features': [],
+                'tags': [], 'mapping': {'device': 'memory', 'filename': '/fw/BIOS\t\x7f.bin'}}
+        p = run('--json', 'validate', self.write('50-bios.json', json.dumps(bios)))
+        self.assertEqual([(x['severity'], x['path'], x['message'].split(',')[0])
+                          for x in json.loads(p.stdout)[0]['problems']],
+                         [('warning', 'mapping.filename',
+                           "'/fw/BIOS\\x09\\x7f.bin' holds the control character \\x09")])
+
     def assert_one_problem(self, path, expected):
         p = run('validate', path)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
