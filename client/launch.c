@@ -129,59 +129,118 @@ int launch_print_qemu(const Entry *e, const char *machine, const char *nvram, FI
         return 0;
 }
 
-static void print_xml_text(FILE *f, const char *s) {
+/* What XML cannot carry unchanged: a control character other than tab, newline and carriage return (XML 1.0
+ * has no way to write them at all), or bytes that are not UTF-8. Returns 0, or -EINVAL with a message. */
+static int xml_check(const char *what, const char *s) {
+        _cleanup_(freep) char *shown = NULL;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
+                        shown = utf8_escape_text(s);
+                        return output_fail("%s '%s' holds the control character \\x%02x, which XML "
+                                           "cannot carry: libvirt cannot be given this path", what,
+                                           strempty(shown), *p);
+                }
+        if (!utf8_is_valid(s)) {
+                shown = utf8_escape_text(s);
+                return output_fail("%s '%s' is not valid UTF-8, which XML cannot carry: libvirt cannot be "
+                                   "given this path", what, strempty(shown));
+        }
+        return 0;
+}
+
+/* s as attribute value or text: markup escaped, and tab, newline and carriage return as character
+ * references, since a parser turns them into spaces in an attribute (and a carriage return into a newline
+ * anywhere): the path read back must be the path written. */
+static void xml_escaped(StrBuf *b, const char *s) {
         for (; *s; s++)
                 switch (*s) {
-                case '&': fputs("&amp;", f); break;
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '\'': fputs("&apos;", f); break;
-                case '"': fputs("&quot;", f); break;
-                default: fputc(*s, f);
+                case '&': strbuf_puts(b, "&amp;"); break;
+                case '<': strbuf_puts(b, "&lt;"); break;
+                case '>': strbuf_puts(b, "&gt;"); break;
+                case '\'': strbuf_puts(b, "&apos;"); break;
+                case '"': strbuf_puts(b, "&quot;"); break;
+                case '\t': strbuf_puts(b, "&#9;"); break;
+                case '\n': strbuf_puts(b, "&#10;"); break;
+                case '\r': strbuf_puts(b, "&#13;"); break;
+                default: strbuf_append(b, s, 1);
                 }
+}
+
+static void xml_element(StrBuf *b, const char *start, const char *text, const char *tag) {
+        strbuf_puts(b, start);
+        xml_escaped(b, text);
+        strbuf_printf(b, "</%s>\n", tag);
+}
+
+/* The image <loader> names: a combined image's copy of the VM's, when it is given. */
+static const char *loader_image(const Descriptor *d, const char *nvram) {
+        return d->mode == FLASH_MODE_COMBINED && nvram ? nvram : d->executable.filename;
+}
+
+/* Raw is libvirt's default format, and Debian 12's libvirt (9.0.0) refuses a domain that names any format:
+ * only other formats get the attribute, and a comment says which libvirt reads it. */
+static void libvirt_flash(StrBuf *b, const Descriptor *d, const char *nvram) {
+        bool split = d->mode == FLASH_MODE_SPLIT;
+        bool loader_format = d->executable.format != FORMAT_RAW,
+                template_format = split && d->nvram_template.format != FORMAT_RAW;
+        const char *other = format_to_string(loader_format ? d->executable.format : d->nvram_template.format);
+
+        if (loader_format || template_format)
+                strbuf_printf(b, "<!-- format='%s' needs libvirt 9.2.0 or later%s -->\n", other,
+                              template_format ? ", templateFormat 10.10.0 or later" : "");
+        strbuf_printf(b, "<loader readonly='%s' secure='%s' type='pflash'",
+                      d->mode == FLASH_MODE_COMBINED ? "no" : "yes", requires_smm(d) ? "yes" : "no");
+        if (loader_format)
+                strbuf_printf(b, " format='%s'", format_to_string(d->executable.format));
+        xml_element(b, d->mode == FLASH_MODE_STATELESS ? " stateless='yes'>" : ">", loader_image(d, nvram),
+                    "loader");
+        if (!split)
+                return;
+        strbuf_puts(b, "<nvram template='");
+        xml_escaped(b, d->nvram_template.filename);
+        strbuf_puts(b, "'");
+        if (template_format)    /* the VM's varstore is a copy of the template: the same format */
+                strbuf_printf(b, " templateFormat='%1$s' format='%1$s'",
+                              format_to_string(d->nvram_template.format));
+        if (nvram)
+                xml_element(b, ">", nvram, "nvram");
+        else
+                strbuf_puts(b, "/>\n");
 }
 
 int launch_print_libvirt(const Entry *e, const char *nvram, FILE *f) {
         const Descriptor *d = e->descriptor;
+        _cleanup_(freep) char *s = NULL;
+        StrBuf b = {};
+        int r;
 
         if (!d || d->device < 0)
                 return output_fail("%s has no usable mapping", e->name);
-        switch (d->device) {
-        case DEVICE_FLASH:
-                fprintf(f, "<loader readonly='%s' secure='%s' type='pflash' format='%s'%s>",
-                        d->mode == FLASH_MODE_COMBINED ? "no" : "yes", requires_smm(d) ? "yes" : "no",
-                        format_to_string(d->executable.format),
-                        d->mode == FLASH_MODE_STATELESS ? " stateless='yes'" : "");
-                print_xml_text(f, d->mode == FLASH_MODE_COMBINED && nvram ? nvram : d->executable.filename);
-                fputs("</loader>\n", f);
-                if (d->mode != FLASH_MODE_SPLIT)
-                        return 0;
-                fputs("<nvram template='", f);
-                print_xml_text(f, d->nvram_template.filename);
-                fprintf(f, "' templateFormat='%s' format='%s'", format_to_string(d->nvram_template.format),
-                        format_to_string(d->nvram_template.format));
-                if (!nvram) {
-                        fputs("/>\n", f);
-                        return 0;
-                }
-                fputc('>', f);
-                print_xml_text(f, nvram);
-                fputs("</nvram>\n", f);
-                return 0;
-        case DEVICE_MEMORY:
-                fputs("<loader type='rom'>", f);
-                print_xml_text(f, d->filename);
-                fputs("</loader>\n", f);
-                return 0;
-        case DEVICE_KERNEL:
-                fputs("<kernel>", f);
-                print_xml_text(f, d->filename);
-                fputs("</kernel>\n", f);
-                return 0;
-        default:
-                return output_fail("%s is an IGVM file, which a domain's <os> cannot name; use "
-                                   "--output=qemu", e->name);
+        if (d->device == DEVICE_IGVM)
+                return output_fail("%s is an IGVM file, which a domain's <os> cannot name; use --output=qemu",
+                                   e->name);
+        /* every path first: a refused one prints nothing, not half a document */
+        r = xml_check("The image", d->device == DEVICE_FLASH ? loader_image(d, nvram) : d->filename);
+        if (r >= 0 && d->device == DEVICE_FLASH && d->mode == FLASH_MODE_SPLIT) {
+                r = xml_check("The nvram template", d->nvram_template.filename);
+                if (r >= 0 && nvram)
+                        r = xml_check("The varstore", nvram);
         }
+        if (r < 0)
+                return r;
+
+        if (d->device == DEVICE_FLASH)
+                libvirt_flash(&b, d, nvram);
+        else if (d->device == DEVICE_MEMORY)
+                xml_element(&b, "<loader type='rom'>", d->filename, "loader");
+        else
+                xml_element(&b, "<kernel>", d->filename, "kernel");
+        s = strbuf_steal(&b);
+        if (!s)
+                return -ENOMEM;
+        fputs(s, f);
+        return 0;
 }
 
 /* Copies in to out: a reflink when the file system shares blocks, else copy_file_range, else read/write. */
