@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -271,10 +274,107 @@ static int copy_data(int in, int out, bool *ret_reflinked) {
         return n < 0 ? -errno : 0;
 }
 
+/* What a file that is not a regular one is, for a message. (The catalogue's scan has the same words.) */
+static const char *file_type_name(mode_t m) {
+        switch (m & S_IFMT) {
+        case S_IFDIR: return "a directory";
+        case S_IFIFO: return "a FIFO";
+        case S_IFSOCK: return "a socket";
+        case S_IFCHR: return "a character device";
+        case S_IFBLK: return "a block device";
+        default: return "not a regular file";
+        }
+}
+
+/* Opens the template to copy: O_NONBLOCK, so that a FIFO put in its place cannot block the open, and only a
+ * regular file is taken (a device such as /dev/zero never ends). Returns the fd, or -errno, or -EINVAL with
+ * a message printed. */
+static int template_open(const char *source, struct stat *ret_st) {
+        _cleanup_(closep) int fd = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
+        if (!S_ISREG(ret_st->st_mode))
+                return output_fail("The template '%s' is %s, not a regular file: nothing was created", source,
+                                   file_type_name(ret_st->st_mode));
+        return TAKE_FD(fd);
+}
+
+#define TEMP_NAME_MAX sizeof(".fwregistryctl-0123456789abcdef.tmp")
+
+/* A file for the copy in dir that nobody can see yet: unnamed (O_TMPFILE) where the file system can, else
+ * under a fresh random name (temp_name, "" otherwise). Returns the fd or -errno. */
+static int target_new(int dir_fd, char temp_name[static TEMP_NAME_MAX]) {
+        uint64_t random;
+        int fd;
+
+        temp_name[0] = 0;
+        fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+                return fd >= 0 ? fd : -errno;
+        for (unsigned i = 0; i < 64; i++) {
+                if (getrandom(&random, sizeof(random), 0) != sizeof(random))
+                        return -errno;
+                snprintf(temp_name, TEMP_NAME_MAX, ".fwregistryctl-%016" PRIx64 ".tmp", random);
+                fd = openat(dir_fd, temp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+                if (fd >= 0 || errno != EEXIST)
+                        return fd >= 0 ? fd : -errno;
+        }
+        return -EEXIST;
+}
+
+/* Gives the finished copy its name, never over an existing file (-EEXIST) and never removing a file by its
+ * name but the random one it had. Returns 0 or -errno. */
+static int target_link(int fd, int dir_fd, const char *temp_name, const char *name) {
+        char proc[64];
+        int r;
+
+        if (isempty(temp_name)) {
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+                if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) >= 0)
+                        return 0;
+                if (errno != ENOENT || access("/proc/self/fd", F_OK) >= 0)
+                        return -errno;
+                return linkat(fd, "", dir_fd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;    /* without /proc */
+        }
+        r = renameat2(dir_fd, temp_name, dir_fd, name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        if (r == -EINVAL || r == -ENOSYS) {     /* a file system without it: the same in two steps */
+                r = linkat(dir_fd, temp_name, dir_fd, name, 0) < 0 ? -errno : 0;
+                (void) unlinkat(dir_fd, temp_name, 0);
+        } else if (r < 0)
+                (void) unlinkat(dir_fd, temp_name, 0);
+        return r;
+}
+
+/* Writes the template's content into the new file, mode 0600, checks that all of it arrived and makes it
+ * durable. Returns 0, -errno, or -EINVAL with a message printed. */
+static int target_fill(int fd, int in, const struct stat *template, const char *source, bool *ret_reflinked) {
+        struct stat st;
+        int r;
+
+        if (fchmod(fd, 0600) < 0)       /* whatever the umask */
+                return -errno;
+        r = copy_data(in, fd, ret_reflinked);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size != template->st_size)
+                return output_fail("Copied %jd bytes of '%s', which had %jd when opened (did it change?): "
+                                   "nothing was created", (intmax_t) st.st_size, source,
+                                   (intmax_t) template->st_size);
+        return fsync(fd) < 0 ? -errno : 0;
+}
+
 int launch_nvram_create(const Entry *e, const char *path, bool *ret_reflinked) {
         const Descriptor *d = e->descriptor;
-        _cleanup_(closep) int in = -EBADF, out = -EBADF;
-        const char *source;
+        _cleanup_(closep) int in = -EBADF, out = -EBADF, dir_fd = -EBADF;
+        _cleanup_(freep) char *dir = NULL;
+        char temp_name[TEMP_NAME_MAX];
+        const char *source, *name;
+        struct stat st;
         bool reflinked;
         int r;
 
@@ -282,22 +382,38 @@ int launch_nvram_create(const Entry *e, const char *path, bool *ret_reflinked) {
                 return output_fail("%s keeps no variables in a file of the VM's: there is nothing to create",
                                    e->name);
         source = d->mode == FLASH_MODE_COMBINED ? d->executable.filename : d->nvram_template.filename;
-        in = open(source, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        name = strrchr(path, '/');
+        if (!name || isempty(name + 1))
+                return -EISDIR;
+        dir = name == path ? strdup("/") : strndup(path, (size_t) (name - path));
+        if (!dir)
+                return -ENOMEM;
+        name++;
+
+        in = template_open(source, &st);
         if (in < 0)
+                return in;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
                 return -errno;
-        /* O_EXCL: never over an existing file, nor through a symlink someone left there */
-        out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+        /* a quick answer before copying; the link at the end is what guarantees it */
+        if (fstatat(dir_fd, name, &(struct stat) {}, AT_SYMLINK_NOFOLLOW) >= 0)
+                return -EEXIST;
+        out = target_new(dir_fd, temp_name);
         if (out < 0)
-                return -errno;
-        r = fchmod(out, 0600) < 0 ? -errno : 0;        /* whatever the umask */
-        if (r >= 0)
-                r = copy_data(in, out, &reflinked);
-        if (r >= 0 && fsync(out) < 0)
-                r = -errno;
+                return out;
+        r = target_fill(out, in, &st, source, &reflinked);
         if (r < 0) {
-                (void) unlink(path);
+                if (!isempty(temp_name))
+                        (void) unlinkat(dir_fd, temp_name, 0);
                 return r;
         }
+        r = target_link(out, dir_fd, temp_name, name);
+        if (r < 0)
+                return r;
+        /* the name, too, must survive a crash */
+        if (fsync(dir_fd) < 0)
+                return -errno;
         *ret_reflinked = reflinked;
         return 0;
 }

@@ -21,6 +21,9 @@ int launch_print_qemu(const Entry *e, const char *machine, const char *nvram, FI
 int launch_print_libvirt(const Entry *e, const char *nvram, FILE *f);
 
 /* Creates path, mode 0600, as a copy of the entry's nvram template (split flash) or of its image (combined
- * flash): a reflink where the file system can, never over an existing file. Returns 0 (*ret_reflinked says
- * how), -EEXIST, or another -errno; -EINVAL with a message printed when the firmware keeps no varstore. */
+ * flash): a reflink where the file system can, never over an existing file. The template must be a regular
+ * file; the copy is made unnamed (or under a random name) beside path, checked to be as long as the template,
+ * synced, and only then linked to path, whose directory is synced too: path is complete or absent. Returns 0
+ * (*ret_reflinked says how), -EEXIST, or another -errno; -EINVAL with a message printed when the firmware
+ * keeps no varstore, the template is no regular file or the copy came out short. */
 int launch_nvram_create(const Entry *e, const char *path, bool *ret_reflinked);

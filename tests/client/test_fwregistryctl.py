@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -823,6 +824,113 @@ class TestLaunch(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('40-bios.json keeps no variables in a file of the VM\'s', p.stderr)
         self.assertFalse(os.path.exists(os.path.join(d, 'none.fd')))
+
+
+class TestNvramCreate(unittest.TestCase):
+    """nvram create copies only a regular file, and the VM's varstore is complete or absent: the copy is made
+    where nobody sees it, checked, synced, then linked to its name, and its directory synced."""
+
+    def setUp(self):
+        self.top = tempfile.mkdtemp(prefix='fwregistryctl-nvram-')
+        self.addCleanup(shutil.rmtree, self.top)
+        for d in ('descriptors', 'img', 'vm'):
+            os.makedirs(os.path.join(self.top, d))
+        self.template = os.path.join(self.top, 'img', 'VARS.fd')
+        with open(os.path.join(self.top, 'img', 'CODE.fd'), 'wb') as f:
+            f.write(b'code')
+        with open(self.template, 'wb') as f:
+            f.write(os.urandom(4096) * 16)
+        self.describe(self.template)
+        self.target = os.path.join(self.top, 'vm', 'vm.fd')
+
+    def describe(self, template):
+        d = json.loads(json.dumps(GOOD))
+        d['features'] = []
+        d['mapping']['executable']['filename'] = os.path.join(self.top, 'img', 'CODE.fd')
+        d['mapping']['nvram-template']['filename'] = template
+        with open(os.path.join(self.top, 'descriptors', '50-x.json'), 'w') as f:
+            json.dump(d, f)
+
+    def args(self, *extra):
+        return ['--offline', '--search-path', os.path.join(self.top, 'descriptors'), 'nvram', 'create',
+                self.target, '-a', 'x86_64', *extra]
+
+    def create(self, *extra):
+        # a file size limit: a client that copies without end dies of SIGXFSZ instead of filling the disk
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        return without_wrapper_notes(subprocess.run([*WRAPPER, CTL, *self.args(*extra)], capture_output=True,
+                                                    text=True, timeout=10 * (10 if WRAPPER else 1),
+                                                    preexec_fn=limit))
+
+    def test_only_a_regular_template(self):
+        """A FIFO (it would hang the open) and a device such as /dev/zero (it never ends) are refused; the
+        catalogue's file check is off here, as when the template is swapped after it."""
+        fifo = os.path.join(self.top, 'img', 'FIFO.fd')
+        os.mkfifo(fifo)
+        for template, kind in ((fifo, 'a FIFO'), ('/dev/zero', 'a character device')):
+            self.describe(template)
+            p = self.create('--no-check-files')
+            self.assertEqual((p.returncode, p.stderr),
+                             (1, f"fwregistryctl: The template '{template}' is {kind}, not a regular file: nothing "
+                                 "was created\n"))
+            self.assertEqual(os.listdir(os.path.join(self.top, 'vm')), [])
+
+    def strace(self, *options):
+        """nvram create under strace; returns the process and the traced calls, one a line."""
+        if not shutil.which('strace'):
+            self.skipTest('strace is not installed')
+        log = os.path.join(self.top, 'strace.log')
+        # LeakSanitizer cannot work under ptrace; the tests without strace look for leaks
+        env = dict(os.environ, ASAN_OPTIONS=':'.join(filter(None, [os.environ.get('ASAN_OPTIONS'),
+                                                                   'detect_leaks=0'])))
+        p = subprocess.run(['strace', '-o', log, *options, CTL, *self.args()], capture_output=True, text=True,
+                           timeout=60, env=env)
+        with open(log) as f:
+            return p, f.read().splitlines()
+
+    def assert_copy(self):
+        with open(self.target, 'rb') as f, open(self.template, 'rb') as t:
+            self.assertTrue(f.read() == t.read(), 'the copy differs from the template')
+        self.assertEqual(os.listdir(os.path.join(self.top, 'vm')), ['vm.fd'])
+
+    def test_complete_or_absent(self):
+        p, calls = self.strace('-e', 'trace=open,openat,creat,link,linkat,rename,renameat,renameat2,unlink,'
+                               'unlinkat,fsync,fdatasync')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_copy()
+        # the template, opened last for the copy (the catalogue read it before, for its facts)
+        template = [c for c in calls if f'"{self.template}"' in c][-1]
+        self.assertIn('O_NONBLOCK', template)
+        # the name is never opened, created or removed: it is linked to a finished copy
+        self.assertFalse([c for c in calls if self.target in c or ('"vm.fd"' in c and not c.startswith(
+                          ('linkat(', 'renameat2(')))], calls)
+        named = [i for i, c in enumerate(calls) if '"vm.fd"' in c and c.endswith('= 0')]
+        self.assertEqual(len(named), 1, calls)
+        self.assertRegex(calls[named[0] - 1], r'^f(data)?sync\(', 'the copy is not synced before it is named')
+        self.assertRegex(calls[named[0] + 1], r'^fsync\(', 'the directory is not synced after the name')
+
+    def test_without_o_tmpfile(self):
+        """On a file system without O_TMPFILE (and without RENAME_NOREPLACE) the copy gets a random name first,
+        and nothing of it is left beside the varstore."""
+        vm = os.path.join(self.top, 'vm')
+        for injected in ([], ['-e', 'inject=renameat2:error=EINVAL']):
+            p, calls = self.strace('-P', vm, '-e', 'trace=openat,renameat2,linkat,unlinkat',
+                                   '-e', 'inject=openat:error=EOPNOTSUPP:when=2', *injected)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue([c for c in calls if 'O_TMPFILE' in c and '(INJECTED)' in c], calls)
+            self.assert_copy()
+            os.unlink(self.target)
+
+    def test_short_copy_refused(self):
+        """A copy that comes out shorter than the template (here: the copy calls are told the template ended)
+        is no varstore: refused, and nothing created."""
+        p, calls = self.strace('-e', 'trace=ioctl,copy_file_range,read', '-e', 'inject=ioctl:error=EOPNOTSUPP',
+                               '-e', 'inject=copy_file_range:retval=0')
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, f"fwregistryctl: Copied 0 bytes of '{self.template}', which had 65536 when opened (did "
+                             "it change?): nothing was created\n"))
+        self.assertEqual(os.listdir(os.path.join(self.top, 'vm')), [])
 
 
 COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'client', 'completion')
