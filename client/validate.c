@@ -190,6 +190,46 @@ static void check_machines(const Descriptor *d, Report *r) {
                 }
 }
 
+/* The first control character in s (C0, DEL or C1), or -1. */
+static int first_control(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        return *p;
+                if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+                        return p[1];
+        }
+        return -1;
+}
+
+/* A control character in a path is legal JSON and a legal file name, and nobody means it: it cannot be
+ * shown in a line of text as it is, and launchers and XML writers mangle or refuse it. */
+static void check_path_text(const char *file, const char *path, Report *r) {
+        static const char why[] = "most likely a mistake, and one that shells, logs and XML mangle or refuse";
+        _cleanup_(freep) char *shown = NULL;
+        int c = file ? first_control(file) : -1;
+
+        if (c < 0)
+                return;
+        shown = utf8_escape_text(file);
+        if (!shown) {
+                r->oom = true;
+                return;
+        }
+        report_add(r, PROBLEM_WARNING, path, c < 0x80 ?
+                   strdup_printf("'%s' holds the control character \\x%02x, %s", shown, (unsigned) c, why) :
+                   strdup_printf("'%s' holds the control character U+%04X, %s", shown, (unsigned) c, why));
+}
+
+static void check_paths(const Descriptor *d, Report *r) {
+        if (d->device == DEVICE_FLASH) {
+                check_path_text(d->executable.filename, "mapping.executable.filename", r);
+                check_path_text(d->nvram_template.filename, "mapping.nvram-template.filename", r);
+        } else {
+                check_path_text(d->filename, "mapping.filename", r);
+                check_path_text(d->uefi_vars_template, "mapping.uefi-vars.template", r);
+        }
+}
+
 static void check_file(int root_fd, const char *root, const char *file, const char *path, Report *r) {
         FileCheck f;
         int k;
@@ -288,6 +328,7 @@ static void report_fill(Report *r, const Descriptor *d, const char *text, size_t
                 report_add(r, d->problems[i].severity, d->problems[i].path, strdup(d->problems[i].message));
         if (d && !d->unreadable) {
                 check_machines(d, r);
+                check_paths(d, r);
                 if (o->check_files)
                         check_files(d, root_fd, o->root, r);
         }

@@ -261,8 +261,9 @@ class Explanation:
 @dataclasses.dataclass(frozen=True)
 class Change:
     """One CatalogueChanged signal. ``instance`` identifies the daemon that sent it: its InstanceId property,
-    or its unique bus name where the daemon does not have that property. Generations count from 0 again when
-    the daemon restarts, so keep the instance with a generation."""
+    or its unique bus name where the daemon does not have that property (or had gone, before the change was
+    handled, without its instance having been learnt). Generations count from 0 again when the daemon
+    restarts, so keep the instance with a generation."""
     generation: int
     added: typing.Tuple[str, ...]
     removed: typing.Tuple[str, ...]
@@ -501,9 +502,10 @@ class Client:
         ask the user through an authentication agent. Raises :class:`AccessDenied`."""
         self._call('Reload', None, '()', interactive=interactive)
 
-    def _property(self, name):
+    def _property(self, name, destination=BUS_NAME):
+        # asked of a unique name (one daemon's connection), the call never starts a daemon
         try:
-            reply = self.connection.call_sync(BUS_NAME, MANAGER_PATH, 'org.freedesktop.DBus.Properties', 'Get',
+            reply = self.connection.call_sync(destination, MANAGER_PATH, 'org.freedesktop.DBus.Properties', 'Get',
                                               GLib.Variant('(ss)', (MANAGER_INTERFACE, name)),
                                               GLib.VariantType('(v)'), Gio.DBusCallFlags.NONE, self._timeout_ms,
                                               None)
@@ -540,17 +542,27 @@ class Client:
         return self._instance_of(None)
 
     def _instance_of(self, sender):
-        """The instance that a signal's sender (a unique name) stands for; asked once per sender."""
+        """The instance that a signal's sender (a unique name) stands for, asked of that sender once: never of
+        the bus name, which may belong to another daemon by now (a change handled after a restart) or to none
+        (and asking it would start one)."""
         if sender is None:
             sender = self._owner()
         if sender not in self._instances:
             try:
-                self._instances[sender] = self._property('InstanceId')
+                self._instances[sender] = self._property('InstanceId', sender)
             except Error as e:
                 if not e.dbus_name.endswith(('.UnknownProperty', '.InvalidArgs')):
-                    return sender
+                    return sender       # gone before it was asked: its unique name is never used again
                 self._instances[sender] = sender    # an older daemon: its unique name is just as unique
         return self._instances[sender]
+
+    def _learn_instance(self):
+        """Asks the daemon that owns the name now (if one does: this starts none) for its instance, so that its
+        changes are tagged with it even when they are handled after it has gone."""
+        try:
+            self._instance_of(self._owner())
+        except Error:
+            pass
 
     def _owner(self):
         try:
@@ -579,6 +591,7 @@ class Client:
                                     Gio.DBusSignalFlags.NONE, on_signal)
         # a round trip to the bus: the match rule is installed once the bus has answered
         self._ping_bus()
+        self._learn_instance()
         return Subscription(conn, sid)
 
     def _ping_bus(self):

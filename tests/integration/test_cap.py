@@ -13,7 +13,7 @@ import unittest
 
 import dbus
 
-from fwtest import BUS_NAME, USR, DaemonTestCase, flash, wait_until
+from fwtest import BUS_NAME, SOURCE_DIR, USR, DaemonTestCase, flash, wait_until
 
 CHUNK = 1024                    # MANAGER_REBUILD_CHUNK
 REPLY_MAX = 8 * 1024 * 1024     # BUS_REPLY_SIZE_MAX
@@ -165,6 +165,22 @@ class TestRescanInSteps(DaemonTestCase):
         self.assertEqual({name for name, _, _ in answers}, {'40-x86-enrolled.json'})
         self.assertTrue(any(0 < done < steps and not after for _, done, after in answers),
                         'no call was answered while Reload() waited for its rescan')
+
+
+class TestReloadDocs(unittest.TestCase):
+    """What the documents say Reload does is what the test above shows: a rescan in steps, not one build."""
+
+    def test_no_document_says_reload_is_one_build(self):
+        said = {}
+        for rel in ('docs/catalogue.md', 'docs/fwregistryd.8', 'docs/io.github.fwregistryd.FirmwareRegistry1.5',
+                    'introspection/io.github.fwregistryd.FirmwareRegistry1.Manager.xml', 'README.md'):
+            with open(os.path.join(SOURCE_DIR, rel)) as f:
+                text = re.sub(r'^\.[A-Z]+ ?', '', f.read(), flags=re.M)     # troff's font macros
+            text = ' '.join(text.split())
+            for sentence in re.split(r'(?<=[.;])\s', text):
+                if 'Reload' in sentence and re.search(r'\b(one|a single) (re)?build\b', sentence):
+                    said.setdefault(rel, []).append(sentence)
+        self.assertEqual(said, {})
 
 
 class TestLabelBudget(DaemonTestCase):

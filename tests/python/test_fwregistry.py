@@ -15,7 +15,12 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
-from fwtest import BUILD_DIR, SOURCE_DIR, USR, DaemonTestCase, flash, wait_until  # noqa: E402
+import time  # noqa: E402
+
+from gi.repository import GLib  # noqa: E402
+
+from fwtest import (BUILD_DIR, BUS_CONFIG, BUS_NAME, SOURCE_DIR, USR, DaemonTestCase, flash,  # noqa: E402
+                    wait_until)
 
 
 def install_module():
@@ -209,6 +214,76 @@ class TestModule(DaemonTestCase):
         c = asyncio.run(first_change())
         self.assertEqual((c.generation, c.removed), (1, ('60-aarch64.json',)))
         self.assertEqual(c.instance, self.client.instance_id)
+
+
+# D-Bus activation of the name, on the test bus, leaves a mark instead of starting a daemon
+ACTIVATION_DIR = tempfile.mkdtemp(prefix='fwregistry-py-activation-')
+atexit.register(shutil.rmtree, ACTIVATION_DIR, ignore_errors=True)
+ACTIVATED = os.path.join(ACTIVATION_DIR, 'activated')
+with open(os.path.join(ACTIVATION_DIR, BUS_NAME + '.service'), 'w') as f:
+    # (exiting with an error, the start fails at once rather than at the bus's start timeout)
+    f.write(f'[D-BUS Service]\nName={BUS_NAME}\nExec=/bin/sh -c "touch {ACTIVATED}; exit 1"\n')
+
+
+class TestInstance(DaemonTestCase):
+    """A change is tagged with the instance of the daemon that sent it, even when it is handled after that
+    daemon has gone: a restart in between, or no daemon at all (and then nothing is started)."""
+
+    bus_config = BUS_CONFIG.replace('<auth>', f'<servicedir>{ACTIVATION_DIR}</servicedir>\n  <auth>')
+
+    def setUp(self):
+        super().setUp()
+        self.client = fwregistry.Client(address=self.bus_address)
+
+    def tearDown(self):
+        self.client.close()
+        super().tearDown()
+
+    def change_while_not_looking(self):
+        """Subscribes in a main context of its own, then has the daemon announce generation 1: the signal
+        waits in the client, unhandled, until handle() runs that context. Returns the list the changes go to
+        and the daemon's instance."""
+        instance = str(self.prop('InstanceId'))
+        changes = []
+        self.context = GLib.MainContext.new()
+        self.context.push_thread_default()
+        try:
+            self.addCleanup(self.client.subscribe(changes.append).cancel)
+        finally:
+            self.context.pop_thread_default()
+        self.write(f'{USR}/10-new.json', flash('CODE.fd', 'VARS.fd'))
+        deadline = time.monotonic() + 20
+        while self.prop('Generation') != 1:
+            self.assertLess(time.monotonic(), deadline, 'no change')
+            time.sleep(0.02)
+        self.assertEqual(changes, [])
+        return changes, instance
+
+    def handle(self, changes):
+        deadline = time.monotonic() + 20
+        while not changes:
+            self.assertLess(time.monotonic(), deadline, 'the change never came')
+            self.context.iteration(False) or time.sleep(0.02)
+
+    def test_change_handled_after_a_restart(self):
+        changes, old = self.change_while_not_looking()
+        self.stop_daemon()
+        self.start_daemon()
+        new = str(self.prop('InstanceId'))
+        self.assertNotEqual(new, old)
+        self.handle(changes)
+        self.assertEqual((changes[0].generation, changes[0].added), (1, ('10-new.json',)))
+        # generation 1 of the daemon that announced it, not of the one that has the name now
+        self.assertEqual(changes[0].instance, old)
+        self.assertEqual(self.client.instance_id, new)
+
+    def test_change_handled_after_the_daemon_exited(self):
+        changes, old = self.change_while_not_looking()
+        self.stop_daemon()
+        self.handle(changes)
+        self.assertFalse(os.path.exists(ACTIVATED), 'handling a change started a daemon')
+        self.assertEqual(changes[0].instance, old)
+        self.start_daemon()     # for tearDown
 
 
 def doc_examples():
