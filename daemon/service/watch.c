@@ -258,7 +258,9 @@ static void report_gone(Watch *w, const struct inotify_event *ev, const char *pa
         report(w, copy, NULL, ev->mask | IN_IGNORED);
 }
 
-/* libinotifytools creates its inotify fd without IN_CLOEXEC and does not say which fd it is: find it. */
+/* libinotifytools creates its inotify fd without IN_CLOEXEC and does not say which fd it is. Other inotify fds
+ * may come before it (the QEMU binaries' watch), so none is taken for it: every inotify fd of the process is
+ * made close-on-exec, which the others already are. Returns 0, -ENOENT when there is none, or the first error. */
 static int inotify_fd_set_cloexec(void) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
@@ -266,7 +268,7 @@ static int inotify_fd_set_cloexec(void) {
 
         if (!d)
                 return -errno;
-        while (r == -ENOENT && (de = readdir(d))) {
+        while ((de = readdir(d))) {
                 char path[64], target[64];
                 ssize_t n;
                 int fd;
@@ -281,7 +283,11 @@ static int inotify_fd_set_cloexec(void) {
                 target[n] = 0;
                 if (!streq(target, "anon_inode:inotify"))
                         continue;
-                r = fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+                if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+                        if (r >= 0 || r == -ENOENT)
+                                r = -errno;
+                } else if (r == -ENOENT)
+                        r = 0;
         }
         closedir(d);
         return r;
