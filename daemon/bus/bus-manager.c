@@ -139,8 +139,6 @@ static int list_entry(const Entry *e, bool included, void *userdata) {
         ListWalk *w = userdata;
         int r = 0;
 
-        if (w->req->limit > 0 && w->sent >= w->req->limit)
-                return 0;               /* the page is full */
         if (included)
                 r = list_item(w->reply, w->req, e, NULL, w->generation, &w->seen, &w->sent, &w->size);
         /* what a mask hides is represented by the mask (include-masked) */
@@ -149,7 +147,10 @@ static int list_entry(const Entry *e, bool included, void *userdata) {
                         if (r >= 0)
                                 r = list_item(w->reply, w->req, e, *sh, w->generation, &w->seen, &w->sent,
                                               &w->size);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        /* a full page ends the walk: what follows would be matched for nothing */
+        return w->req->limit > 0 && w->sent >= w->req->limit;
 }
 
 static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

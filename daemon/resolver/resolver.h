@@ -32,8 +32,9 @@ typedef struct Request {
         bool check_files;
         uint64_t features_required;     /* known features, 1 << Feature */
         uint64_t features_forbidden;
-        char **unknown_required;        /* feature names this build does not know */
+        char **unknown_required;        /* feature names this build does not know, sorted */
         char **unknown_forbidden;
+        size_t n_unknown_required, n_unknown_forbidden;
         char **exclude;                 /* basenames */
         char *executable;               /* compared after resolving symlinks */
         char *nvram_template;
@@ -100,8 +101,8 @@ int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret);
 typedef int (*ResolverFilterFunc)(const Entry *e, bool included, void *userdata);
 
 /* The List walk: with an architecture and without include-* keys, only the entries the indexes hold for it
- * (and for the machine type, when one is given) are visited; otherwise every entry. Returns 0, or the first
- * negative value f returned. */
+ * (and for the machine type, when one is given) are visited; otherwise every entry. f returns a positive
+ * value to end the walk (a full page). Returns 0, or the first negative value f returned. */
 int resolver_filter(const Catalogue *c, const Request *req, ResolverFilterFunc f, void *userdata);
 
 typedef enum VerdictKind {
