@@ -169,14 +169,14 @@ char *request_to_string(const Request *r, RequestKind kind) {
         return strbuf_steal(&b);
 }
 
-static RequestPath request_path_look_up(const Catalogue *c, const char *path) {
+RequestPath request_path_find(const char *root, const char *path) {
         RequestPath found = {};
         struct stat st;
         int root_fd;
 
         if (!path)
                 return found;
-        root_fd = chase_root_open(c->root);
+        root_fd = chase_root_open(root);
         if ((root_fd >= 0 || root_fd == AT_FDCWD) && chase_stat(root_fd, path, &st) >= 0)
                 found = (RequestPath) { .exists = true, .dev = st.st_dev, .ino = st.st_ino };
         chase_root_close(root_fd);
@@ -184,8 +184,8 @@ static RequestPath request_path_look_up(const Catalogue *c, const char *path) {
 }
 
 void request_look_up_paths(Request *r, const Catalogue *c) {
-        r->executable_found = request_path_look_up(c, r->executable);
-        r->nvram_template_found = request_path_look_up(c, r->nvram_template);
+        r->executable_found = request_path_find(c->root, r->executable);
+        r->nvram_template_found = request_path_find(c->root, r->nvram_template);
         r->paths_looked_up = true;
 }
 
@@ -238,8 +238,8 @@ int match_context_init(const Catalogue *c, const Request *req, MatchContext *ret
 
         *ret = (MatchContext) {};
         if (!req->paths_looked_up) {
-                executable = request_path_look_up(c, req->executable);
-                vars = request_path_look_up(c, req->nvram_template);
+                executable = request_path_find(c->root, req->executable);
+                vars = request_path_find(c->root, req->nvram_template);
         }
         path_key_init(req->executable, &executable, &ret->executable);
         path_key_init(req->nvram_template, &vars, &ret->nvram_template);

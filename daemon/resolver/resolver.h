@@ -62,6 +62,11 @@ void request_done(Request *r);
  * will be matched against many entries (List). */
 void request_look_up_paths(Request *r, const Catalogue *c);
 
+/* One requested path looked up with stat() below root (NULL: /), the way request_look_up_paths() does: for a
+ * caller that does it elsewhere (off the event loop) and sets the Request's *_found and paths_looked_up. It
+ * may block for as long as the file system takes. Returns what was found. */
+RequestPath request_path_find(const char *root, const char *path);
+
 /* Sets a feature requirement by name: true = must have, false = must not have. Returns 0 or -ENOMEM. */
 int request_set_feature(Request *r, const char *name, bool want);
 
