@@ -5,6 +5,7 @@
  * Only bus*.c include this. */
 
 #include "bus-entry.h"
+#include "util/offload.h"
 
 typedef struct PolkitQuery PolkitQuery;
 
@@ -33,6 +34,7 @@ struct Bus {
         size_t n_reloads;
         uint64_t rescans_ended;         /* the serial of the last rescan that ended, and how */
         int rescan_error;
+        Offload *io;                    /* callers' files read off the loop (bus-io.c); NULL at exit */
 };
 
 static inline const Catalogue *bus_catalogue(const Bus *b) {

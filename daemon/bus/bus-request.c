@@ -156,23 +156,23 @@ static int read_path(sd_bus_message *msg, const char *key, char **ret, sd_bus_er
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The caller's varstore, read through the descriptor it sent (at most VARSTORE_HEAD_MAX bytes, with pread()
- * so its file offset stays where it was): never a path, which would be read with our privileges. */
-static int read_nvram(sd_bus_message *msg, Request *req, sd_bus_error *error) {
-        int fd, r;
+/* The caller's varstore: only the descriptor it sent is taken here (borrowed from the message), never a path,
+ * which would be read with our privileges. It is read off the event loop (bus-io.c): the file may be on a
+ * file system that never answers. */
+static int read_nvram(sd_bus_message *msg, int *ret_fd) {
+        return sd_bus_message_read_basic(msg, 'h', ret_fd);
+}
 
-        r = sd_bus_message_read_basic(msg, 'h', &fd);
-        if (r < 0)
-                return r;
-        r = varstore_read_fd(fd, &req->nvram);
-        if (r == -ENOMEM)
-                return r;
-        if (r == -EBADFD)
+int bus_request_set_nvram(Request *req, int result, const Varstore *nvram, sd_bus_error *error) {
+        if (result == -ENOMEM)
+                return result;
+        if (result == -EBADFD)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Key 'nvram' must be an open regular file (a VM's varstore)");
-        if (r < 0)
+        if (result < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Key 'nvram' is not readable: %s", strerror(-r));
+                                         "Key 'nvram' is not readable: %s", strerror(-result));
+        req->nvram = *nvram;
         req->has_nvram = true;
         req->nvram_fd = -1;
         return 0;
@@ -208,7 +208,8 @@ static int read_formats(sd_bus_message *msg, Request *req, sd_bus_error *error) 
         return 0;
 }
 
-static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, sd_bus_error *error) {
+static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, int *nvram_fd,
+                              sd_bus_error *error) {
         const char *key = request_keys[k].name, *s;
         int b, r;
 
@@ -244,7 +245,7 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
         case KEY_NVRAM_TEMPLATE:
                 return read_path(msg, key, &req->nvram_template, error);
         case KEY_NVRAM:
-                return read_nvram(msg, req, error);
+                return read_nvram(msg, nvram_fd);
         case KEY_OFFSET:
                 return sd_bus_message_read_basic(msg, 'u', &req->offset);
         case KEY_LIMIT:
@@ -278,10 +279,10 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
         return 0;
 }
 
-int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error) {
+int bus_read_request(sd_bus_message *msg, bool list, Request *ret, int *ret_nvram_fd, sd_bus_error *error) {
         _cleanup_(request_done) Request req = {};
         bool seen[_KEY_MAX] = {};
-        int r;
+        int nvram_fd = -1, r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
@@ -314,7 +315,7 @@ int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error 
                 }
                 if (r < 0)
                         return r;
-                r = read_request_value(msg, k, &req, error);
+                r = read_request_value(msg, k, &req, &nvram_fd, error);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);
@@ -332,5 +333,6 @@ int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error 
 
         *ret = req;
         req = (Request) {};
+        *ret_nvram_fd = nvram_fd;
         return 0;
 }
