@@ -5,6 +5,7 @@
  * Only bus*.c include this. */
 
 #include "bus-entry.h"
+#include "resolver/resolver.h"
 #include "util/offload.h"
 
 typedef struct PolkitQuery PolkitQuery;
@@ -48,6 +49,14 @@ static inline uint64_t bus_generation(const Bus *b) {
 static inline const char *bus_scope(const Bus *b) {
         return b->user ? "user" : "system";
 }
+
+/* The NoMatch error for req, with the resolver's summary (cut at BUS_ERROR_TEXT_MAX). Returns a negative errno,
+ * with error set (bus-manager.c). */
+int bus_reply_no_match(Bus *b, const Request *req, sd_bus_error *error);
+
+/* A Resolve-style request: strictly decoded, with an architecture, judged with the machine aliases in use.
+ * Returns 0, or a negative errno with error set (bus-manager.c). */
+int bus_read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, int *nvram_fd, sd_bus_error *error);
 
 /* Answers every Reload() still waiting for its rescan with an error, at exit (bus-manager.c). */
 void bus_reload_cancel_all(Bus *b);

@@ -103,6 +103,18 @@ static void io_done(int result, void *data, void *userdata) {
         io_call_free(c);
 }
 
+static int limits_error(int r, sd_bus_error *error) {
+        if (r == -EUSERS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many of this user's files are "
+                                         "being read (%u), some perhaps on a file system that does not answer; "
+                                         "try again later", BUS_IO_PER_USER_MAX);
+        if (r == -EAGAIN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many callers' files are being "
+                                         "read (%u), some perhaps on a file system that does not answer; try "
+                                         "again later", BUS_IO_MAX);
+        return r;
+}
+
 bool bus_io_needed(const Request *req, int nvram_fd) {
         return nvram_fd >= 0 || req->executable || req->nvram_template;
 }
@@ -178,15 +190,53 @@ int bus_io_start(Bus *b, sd_bus_message *msg, Request *req, int nvram_fd, BusIoA
                 return 1;
         io_read_free(x);
         io_call_free(c);
-        if (r == -EUSERS)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many of this user's files are "
-                                         "being read (%u), some perhaps on a file system that does not answer; "
-                                         "try again later", BUS_IO_PER_USER_MAX);
-        if (r == -EAGAIN)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many callers' files are being "
-                                         "read (%u), some perhaps on a file system that does not answer; try "
-                                         "again later", BUS_IO_MAX);
-        return r;
+        return limits_error(r, error);
+}
+
+int bus_io_submit(Bus *b, sd_bus_message *msg, OffloadWork work, void *data, void (*free_data)(void *),
+                  OffloadDone done, sd_bus_error *error) {
+        BusIoCall *call;
+        int r;
+
+        if (!b->io) {
+                free_data(data);
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "The firmware registry is shutting down");
+        }
+        call = calloc(1, sizeof(BusIoCall));
+        if (!call) {
+                free_data(data);
+                return -ENOMEM;
+        }
+        *call = (BusIoCall) { .bus = b, .msg = sd_bus_message_ref(msg) };
+        r = offload_submit(b->io, caller_key(msg), work, data, free_data, done, call);
+        if (r >= 0)
+                return 1;
+        free_data(data);
+        sd_bus_message_unref(call->msg);
+        free(call);
+        return limits_error(r, error);
+}
+
+int bus_io_call_error(const BusIoCall *call, int result, const char *what, sd_bus_error *error) {
+        double seconds = (double) offload_timeout_usec(call->bus->io) / 1e6;
+
+        if (result == -ETIMEDOUT) {
+                log_info("The file that %s handed over (%s) did not answer within %.1f s, answering Timeout.",
+                         strna(sd_bus_message_get_sender(call->msg)), what, seconds);
+                return sd_bus_error_setf(error, BUS_ERROR_TIMEOUT, "Reading %s did not end within %.1f s: is its "
+                                         "file system hung?", what, seconds);
+        }
+        if (result == -ECANCELED)
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,
+                                        "The firmware registry is shutting down before the file was read");
+        return 0;
+}
+
+void bus_io_call_finish(BusIoCall *call, int r, sd_bus_error *error) {
+        if (r < 0)
+                reply_error(call->msg, r, error);
+        sd_bus_message_unref(call->msg);
+        free(call);
 }
 
 int bus_io_new(Bus *b) {

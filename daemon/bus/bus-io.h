@@ -31,6 +31,25 @@ bool bus_io_needed(const Request *req, int nvram_fd);
 int bus_io_start(Bus *b, sd_bus_message *msg, Request *req, int nvram_fd, BusIoAnswer answer,
                  sd_bus_error *error);
 
+/* A call that waits for work of its own on a thread (InspectVarstore, ConvertVarstore): handed to the work's
+ * OffloadDone as its userdata. */
+typedef struct BusIoCall {
+        Bus *bus;
+        sd_bus_message *msg;
+} BusIoCall;
+
+/* Runs work(data) off the loop for msg's caller (the same limits as the reading above), and done(result, data,
+ * call) on the loop when it returns or at the deadline. Takes data in every case (freed with free_data).
+ * Returns 1 when the call is answered later, or a negative errno with error set (LimitsExceeded). */
+int bus_io_submit(Bus *b, sd_bus_message *msg, OffloadWork work, void *data, void (*free_data)(void *),
+                  OffloadDone done, sd_bus_error *error);
+
+/* For done: Timeout (naming what did not answer) or the error of a shutdown, in error; 0 when the work ran. */
+int bus_io_call_error(const BusIoCall *call, int result, const char *what, sd_bus_error *error);
+
+/* For done: replies with error (or r) when r is negative and no reply was sent, and frees call. */
+void bus_io_call_finish(BusIoCall *call, int r, sd_bus_error *error);
+
 /* Sets up b->io. Returns 0 or a negative errno, logged. */
 int bus_io_new(Bus *b);
 

@@ -6,13 +6,14 @@
 #include "bus-io.h"
 #include "bus-polkit.h"
 #include "bus-request.h"
+#include "bus-varstore.h"
 #include "config.h"
 #include "util/log.h"
 #include "resolver/render.h"
 
 /* ---- Resolve, List, Describe, Explain ------------------------------------------------------------------ */
 
-static int reply_no_match(Bus *b, const Request *req, sd_bus_error *error) {
+int bus_reply_no_match(Bus *b, const Request *req, sd_bus_error *error) {
         _cleanup_(freep) char *summary = NULL;
         int r;
 
@@ -44,7 +45,7 @@ static int request_prepare(Bus *b, Request *req, sd_bus_error *error) {
 }
 
 /* A Resolve or Explain request: strictly decoded, and with the one key they cannot do without. */
-static int read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, int *nvram_fd, sd_bus_error *error) {
+int bus_read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, int *nvram_fd, sd_bus_error *error) {
         int r;
 
         r = bus_read_request(msg, false, req, nvram_fd, error);
@@ -68,7 +69,7 @@ static int answer_resolve(Bus *b, sd_bus_message *msg, Request *req, sd_bus_erro
         if (r < 0)
                 return r;
         if (r == 0)
-                return reply_no_match(b, req, error);
+                return bus_reply_no_match(b, req, error);
 
         path = bus_path_memo_get(&b->paths, e->name);
         if (!path)
@@ -93,7 +94,7 @@ static int method_answer(Bus *b, sd_bus_message *msg, bool list, BusIoAnswer ans
                 if (r >= 0)
                         r = request_prepare(b, &req, error);
         } else
-                r = read_resolve_request(b, msg, &req, &nvram_fd, error);
+                r = bus_read_resolve_request(b, msg, &req, &nvram_fd, error);
         if (r < 0)
                 return r;
         if (bus_io_needed(&req, nvram_fd))
@@ -514,6 +515,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InspectVarstore", SD_BUS_ARGS("h", varstore), SD_BUS_RESULT("a{sv}", report),
+                                bus_method_inspect_varstore, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ConvertVarstore",
+                                SD_BUS_ARGS("h", source, "h", target, "a{sv}", request, "a{sv}", options),
+                                SD_BUS_RESULT("o", firmware, "a{sv}", report), bus_method_convert_varstore,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("CatalogueChanged",
                                 SD_BUS_ARGS("t", generation, "as", added, "as", removed, "as", modified),
                                 0),
