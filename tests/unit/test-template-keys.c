@@ -58,8 +58,9 @@ static void write_store(const char *relative, bool keys) {
 
 static void write_descriptor(const char *name, const char *code, const char *vars) {
         _cleanup_(freep) char *mapping = vars ?
-                strdup_printf("\"device\": \"flash\", \"executable\": { \"filename\": \"/fw/%s\", \"format\": \"raw\" "
-                              "}, \"nvram-template\": { \"filename\": \"/fw/%s\", \"format\": \"raw\" }", code, vars) :
+                strdup_printf("\"device\": \"flash\", \"executable\": { \"filename\": \"/fw/%s\", "
+                              "\"format\": \"raw\" }, \"nvram-template\": { \"filename\": \"/fw/%s\", "
+                              "\"format\": \"raw\" }", code, vars) :
                 strdup_printf("\"device\": \"flash\", \"mode\": \"stateless\", \"executable\": { \"filename\": "
                               "\"/fw/%s\", \"format\": \"raw\" }", code);
         _cleanup_(freep) char *relative = strdup_printf(USR "%s", name), *j = NULL;
