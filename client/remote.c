@@ -35,6 +35,7 @@ static const struct {
         { "executable", "--executable" },       { "nvram-template", "--nvram-template" },
         { "nvram", "--nvram" },                 { "include-invalid", "--include-invalid" },
         { "include-masked", "--include-masked" }, { "include-shadowed", "--include-shadowed" },
+        { "certificates", "--certificate" },
 };
 
 /* The length of "<prefix><key>'" at p, or 0. */
@@ -192,6 +193,8 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
                 r = append_key(m, "nvram-template", "s", req->nvram_template);
         if (r >= 0 && req->has_nvram && req->nvram_fd >= 0)
                 r = append_key(m, "nvram", "h", req->nvram_fd);
+        if (r >= 0 && req->certificates)
+                r = append_key_strv(m, "certificates", req->certificates);
         if (r >= 0 && list && req->include_invalid)
                 r = append_key(m, "include-invalid", "b", 1);
         if (r >= 0 && list && req->include_masked)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include "efi/known-certificates.h"
 #include "bus-request.h"
 
 /* Limits on what a caller may send: far above any real request, far below anything that costs us. */
@@ -20,6 +21,7 @@ typedef enum RequestKey {
         KEY_EXECUTABLE,
         KEY_NVRAM_TEMPLATE,
         KEY_NVRAM,
+        KEY_CERTIFICATES,
         KEY_INCLUDE_INVALID,            /* List only from here on */
         KEY_INCLUDE_MASKED,
         KEY_INCLUDE_SHADOWED,
@@ -45,6 +47,7 @@ static const struct {
         [KEY_EXECUTABLE] = { "executable", "s" },
         [KEY_NVRAM_TEMPLATE] = { "nvram-template", "s" },
         [KEY_NVRAM] = { "nvram", "h" },
+        [KEY_CERTIFICATES] = { "certificates", "as" },
         [KEY_INCLUDE_INVALID] = { "include-invalid", "b" },
         [KEY_INCLUDE_MASKED] = { "include-masked", "b" },
         [KEY_INCLUDE_SHADOWED] = { "include-shadowed", "b" },
@@ -178,6 +181,22 @@ int bus_request_set_nvram(Request *req, int result, const Varstore *nvram, sd_bu
         return 0;
 }
 
+/* Certificate ids as section 10 of the design names them: a known id or sha256:<64 lower-case hex>. */
+static int read_certificates(sd_bus_message *msg, Request *req, sd_bus_error *error) {
+        int r;
+
+        r = read_strv(msg, "certificates", &req->certificates, error);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(id, req->certificates)
+                if (!certificate_id_is_valid(*id))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown certificate '%s' in key 'certificates' (expected a known "
+                                                 "id such as microsoft-kek-2023, or sha256: and 64 lower-case hex "
+                                                 "digits)", *id);
+        return 0;
+}
+
 #define READ_ENUM(lookup, field, has, what, expected)                                                   \
         do {                                                                                            \
                 r = read_string(msg, key, &s, error);                                                   \
@@ -246,6 +265,8 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, i
                 return read_path(msg, key, &req->nvram_template, error);
         case KEY_NVRAM:
                 return read_nvram(msg, nvram_fd);
+        case KEY_CERTIFICATES:
+                return read_certificates(msg, req, error);
         case KEY_OFFSET:
                 return sd_bus_message_read_basic(msg, 'u', &req->offset);
         case KEY_LIMIT:

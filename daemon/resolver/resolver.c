@@ -82,6 +82,7 @@ void request_done(Request *r) {
         strv_free(r->exclude);
         free(r->executable);
         free(r->nvram_template);
+        strv_free(r->certificates);
         *r = (Request) {};
 }
 
@@ -166,6 +167,8 @@ char *request_to_string(const Request *r, RequestKind kind) {
                 _cleanup_(freep) char *layout = varstore_to_string(&r->nvram);
                 strbuf_printf(&b, " nvram=(%s)", strna(layout));
         }
+        STRV_FOREACH(id, r->certificates)
+                strbuf_printf(&b, " certificate=%s", *id);
         return strbuf_steal(&b);
 }
 
@@ -436,6 +439,10 @@ int match_entry(const Entry *e, const Request *req, RequestKind kind, const Matc
                 REJECT("path", NULL);
         if (req->has_nvram && !nvram_fits(e, &req->nvram))
                 REJECT("nvram-layout", NULL);
+        /* no template holds nothing: each id is missing */
+        STRV_FOREACH(id, req->certificates)
+                if (!image_facts_has_certificate(e->vars.facts, *id))
+                        REJECT("certificate-missing", *id);
         /* a machine is only judged among targets of the right architecture: no double reason */
         if (req->has_architecture && req->machine) {
                 if ((d->architecture_mask & ARCH_BIT(req->architecture)) &&

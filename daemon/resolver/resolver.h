@@ -42,6 +42,7 @@ typedef struct Request {
         Varstore nvram;                 /* its layout */
         int nvram_fd;                   /* the client's open varstore, to pass on; only when has_nvram (the
                                          * daemon keeps none: -1) */
+        char **certificates;            /* ids the template must hold in PK, KEK or db (known or sha256:) */
         /* those two as found on disk, when request_look_up_paths() was called: then matching many entries
          * does not look them up again for each */
         bool paths_looked_up;

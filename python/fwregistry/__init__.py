@@ -204,6 +204,12 @@ class Firmware:
     varstore_format: str = ''
     """The template's varstore layout (``edk2-authenticated``, ``edk2``, ``blank``, ``json``, ``qcow2``)."""
     varstore_size: int = 0
+    nvram_template_secure_boot: str = ''
+    """What the template's variables set up: ``enforcing``, ``disabled``, ``setup-mode``, or empty when it has no
+    variables to read (or there is no template)."""
+    nvram_template_certificates: typing.Tuple[str, ...] = ()
+    """The certificates in the template's PK, KEK and db, as ``PK:<id>``, ``KEK:<id>``, ``db:<id>``: a known id
+    (``microsoft-kek-2023``) or ``sha256:<hex>`` of the certificate."""
     object_path: str = ''
     """The descriptor's D-Bus object ("/" for shadowed files, which have none)."""
 
@@ -434,7 +440,7 @@ def _uint(key, value):
 _REQUEST_KEYS = {
     'architecture': _str, 'machine': _str, 'interface': _str, 'features': _features, 'device': _str,
     'mode': _str, 'formats': _strv, 'smm': _bool, 'check_files': _bool, 'exclude': _strv,
-    'executable': _path, 'nvram_template': _path,
+    'executable': _path, 'nvram_template': _path, 'certificates': _strv,
 }
 _LIST_KEYS = {'include_invalid': _bool, 'include_masked': _bool, 'include_shadowed': _bool,
               'offset': _uint, 'limit': _uint}
@@ -530,8 +536,9 @@ class Client:
         Keyword arguments are the request keys: ``architecture`` (required), ``machine``, ``interface``,
         ``features`` (a dict of name to bool: True must have, False must not have), ``device``, ``mode``,
         ``formats``, ``smm``, ``check_files``, ``exclude``, ``executable``, ``nvram_template`` (relative paths
-        are made absolute), and ``nvram``: an open file (or fd) of the VM's existing varstore, so that only
-        firmware whose template has the same layout matches.
+        are made absolute), ``certificates`` (ids the template must hold in PK, KEK or db:
+        ``["microsoft-kek-2023"]``), and ``nvram``: an open file (or fd) of the VM's existing varstore, so that
+        only firmware whose template has the same layout matches.
 
         Returns a :class:`Firmware`; raises :class:`NoMatch` (with the reasons), :class:`InvalidRequest`,
         :class:`NotRunning`.
