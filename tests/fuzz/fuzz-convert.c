@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The store writer and the conversion on any store the reader reads whole: edk2 and JSON stores alike are
- * written as JSON and into an empty edk2 template of the 2 MiB layout, converted onto that template with each
- * choice of keys, and every result must read back without a problem holding the variables that were put in. */
+ * written as JSON and into an empty edk2 template, converted onto that template with each choice of keys, and
+ * every result must read back without a problem holding the variables that were put in. The template is a
+ * 32 KiB volume, as are the seeds (real stores moved into that layout by fwregistryctl nvram migrate): the
+ * writer does not care about the size, and small inputs make a million runs affordable. */
 
 #undef NDEBUG
 #include <assert.h>
@@ -10,12 +12,11 @@
 #include "efi/convert.h"
 #include "fuzz.h"
 
-#define TEMPLATE_SIZE 131072U
-#define VOLUME_SIZE 0x20000U
-#define STORE_SIZE 0xdfb8U
+#define TEMPLATE_SIZE 32768U
+#define VOLUME_SIZE 0x8000U
+#define STORE_SIZE 0x6000U
 
-/* An empty authenticated store in the layout of Debian 12's 2 MiB OVMF_VARS.fd: volume header, store header,
- * erased flash. */
+/* An empty authenticated store: volume header, store header, erased flash. */
 static const uint8_t *empty_template(void) {
         static uint8_t t[TEMPLATE_SIZE];
         static const uint8_t nv[16] = { 0x8d, 0x2b, 0xf1, 0xff, 0x96, 0x76, 0x8b, 0x4c,
