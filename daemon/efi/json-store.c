@@ -65,15 +65,22 @@ static bool parse_uint(const JsonValue *v, uint64_t max, uint64_t *ret) {
         return true;
 }
 
+/* A name an edk2 store could hold too: text, and at most EFI_VARIABLE_NAME_MAX bytes in UTF-16 with its NUL,
+ * so that a store moves between the two formats without losing a variable. */
 static bool name_is_text(const char *s) {
-        size_t n = strlen(s);
+        size_t n = strlen(s), utf16 = 2;
 
         if (n == 0 || n > EFI_VARIABLE_NAME_MAX || !utf8_is_valid_n(s, n))
                 return false;
-        for (size_t i = 0; i < n; i++)
-                if ((uint8_t) s[i] < 0x20 || s[i] == 0x7f)
+        for (size_t i = 0; i < n; i++) {
+                uint8_t c = (uint8_t) s[i];
+
+                if (c < 0x20 || c == 0x7f)
                         return false;
-        return true;
+                if ((c & 0xc0) != 0x80)                 /* a character starts: a surrogate pair from 4 bytes */
+                        utf16 += c >= 0xf0 ? 4 : 2;
+        }
+        return utf16 <= EFI_VARIABLE_NAME_MAX;
 }
 
 /* Reads the data, time and digest members into v. Returns 0, -EINVAL naming the member in *ret_member, or
