@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 import unittest
 
@@ -417,7 +418,13 @@ class TestLostWake(DaemonTestCase):
                        what='SIGTERM to be received')
         finally:
             os.unlink(self.pause)
-        self.assertEqual(self.daemon.wait(timeout=10 * (20 if WRAPPER else 1)), 0)
+        try:
+            returncode = self.daemon.wait(timeout=10 * (20 if WRAPPER else 1))
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()          # hung in pthread_join(): leave nothing behind
+            self.daemon.wait()
+            self.fail('fwregistryd did not exit after SIGTERM (the watcher never heard it was to stop)')
+        self.assertEqual(returncode, 0)
 
 
 if __name__ == '__main__':
