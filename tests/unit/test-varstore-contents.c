@@ -714,6 +714,40 @@ static void test_render(void) {
         CHECK(json_object_get(v, "warnings")->array.n == 0 && json_object_get(v, "problems")->array.n == 0);
 }
 
+/* What OVMF itself wrote in one boot under TCG (tests/data/efi/README.md): the firmware printed the same text
+ * for the entry it failed to load, "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)". */
+static void test_tcg_boot(void) {
+        static const char *const want[] = {
+                "Fv(7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1)/FvFile(462caa21-7614-4503-836e-8ab6f4662331)",
+                "PciRoot(0x0)/Pci(0x1f,0x2)/Sata(0x2,0x0)",
+                "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)",
+                "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv4(0.0.0.0,0x0,DHCP,0.0.0.0,0.0.0.0,0.0.0.0)",
+                "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv6(0000:0000:0000:0000:0000:0000:0000:0000,0x0,"
+                "Static,0000:0000:0000:0000:0000:0000:0000:0000,0x40,0000:0000:0000:0000:0000:0000:0000:0000)",
+                "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv4(0.0.0.0,0x0,DHCP,0.0.0.0,0.0.0.0,0.0.0.0)/Uri()",
+                "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv6(0000:0000:0000:0000:0000:0000:0000:0000,0x0,"
+                "Static,0000:0000:0000:0000:0000:0000:0000:0000,0x40,0000:0000:0000:0000:0000:0000:0000:0000)/Uri()",
+                "Fv(7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1)/FvFile(7c04a583-9e3e-4f1c-ad65-e05268d0b4d1)",
+        };
+        _cleanup_(freep) char *path = test_data_path("efi/ovmf-4m-tcg-boot.fd");
+        _cleanup_(freep) uint8_t *data = NULL;
+        _cleanup_(varstore_report_freep) VarstoreReport *r = NULL;
+        size_t n;
+
+        data = (uint8_t *) test_read_file(path, &n);
+        CHECK(varstore_report_parse(data, n, n, NOW, &r) == 0);
+        dump(r);
+        CHECK(!r->problems && r->secure_boot == SECURE_BOOT_SETUP_MODE);
+        CHECK(r->n_boot_order == ELEMENTSOF(want) && r->n_boot_entries == ELEMENTSOF(want));
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                CHECK(r->boot_order[i] == i && r->boot_entries[i].number == i);
+                CHECK(efi_load_option_is_active(&r->boot_entries[i].option));
+                CHECK_STREQ(r->boot_entries[i].option.device_path, want[i]);
+        }
+        CHECK_STREQ(r->boot_entries[2].option.description, "UEFI PXEv4 (MAC:525400123456)");
+        CHECK(r->has_timeout && r->timeout == 0 && !r->has_boot_next);
+}
+
 int main(void) {
         _cleanup_(freep) char *path = test_data_path("efi/test-pk.der");
 
@@ -741,6 +775,7 @@ int main(void) {
         RUN(test_json_store_limits);
         RUN(test_compare);
         RUN(test_render);
+        RUN(test_tcg_boot);
         free(test_pk);
         return 0;
 }
