@@ -35,7 +35,7 @@ static Template templates[] = {
         { "usr/share/AAVMF/AAVMF_VARS.snakeoil.fd", true, false },
         { "usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd", true, false },
 };
-static bool all_present = true;
+static bool all_present = true, have_openssl;
 static char *sid_root;
 
 /* Runs tests/data/fetch-templates; returns the unpacked tree, or NULL after saying why there is none. */
@@ -109,6 +109,10 @@ static void check_openssl(const Template *t) {
         };
         size_t checked = 0;
 
+        if (!have_openssl) {
+                fprintf(stderr, "skipping the comparison with openssl: no openssl command\n");
+                return;
+        }
         for (size_t k = 0; k < ELEMENTSOF(dbs); k++) {
                 const EfiVariable *v = NULL;
                 _cleanup_(efi_problems_done) EfiProblems problems = {};
@@ -266,6 +270,7 @@ static void test_without_keys(void) {
 }
 
 int main(void) {
+        have_openssl = system("command -v openssl >/dev/null && command -v sha256sum >/dev/null") == 0;
         sid_root = fetch_sid();
         for (size_t i = 0; i < ELEMENTSOF(templates); i++)
                 load(&templates[i]);
