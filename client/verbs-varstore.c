@@ -46,8 +46,12 @@ static int open_store(const char *path, int *ret_fd, struct stat *ret_st) {
 
 /* The same report InspectVarstore gives, made here: the store read, the firmware it fits, and the first
  * one's template compared with it. */
+/* The template compared with last: an audit compares many stores with the same one. */
+static TemplateReportCache templates;
+
 static int inspect_local(const Catalogue *c, int fd, Inspection *ret) {
-        _cleanup_(varstore_report_freep) VarstoreReport *report = NULL, *template = NULL;
+        _cleanup_(varstore_report_freep) VarstoreReport *report = NULL;
+        VarstoreReport *template = NULL;
         _cleanup_(freep) const Entry **fits = NULL;
         _cleanup_(strv_freep) char **names = NULL;
         uint64_t now = (uint64_t) time(NULL);
@@ -63,7 +67,7 @@ static int inspect_local(const Catalogue *c, int fd, Inspection *ret) {
         for (size_t i = 0; i < n; i++)
                 if (strv_extend(&names, fits[i]->name) < 0)
                         return -ENOMEM;
-        if (n > 0 && report->variables && resolver_template_report(c, fits[0], now, &template) >= 0) {
+        if (n > 0 && report->variables && resolver_template_report(c, fits[0], now, &templates, &template) >= 0) {
                 r = varstore_report_compare(report, template);
                 if (r < 0)
                         return r;
@@ -93,6 +97,7 @@ int verb_nvram_inspect(Options *o, const Catalogue *c, sd_bus *bus, const char *
         int r;
 
         r = inspect_path(c, bus, path, &i);
+        template_report_cache_done(&templates);
         if (r < 0)
                 return r;
         return inspection_print(o, &i);
@@ -183,6 +188,7 @@ int verb_nvram_audit(Options *o, const Catalogue *c, sd_bus *bus, char **args) {
                         return -ENOMEM;
         }
         audit_progress(total, total, &start, &shown);
+        template_report_cache_done(&templates);
         if (o->json)
                 r = output_json_end(o, g, gen_array_close(g));
         else {

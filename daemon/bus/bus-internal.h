@@ -6,6 +6,7 @@
 
 #include "bus-entry.h"
 #include "resolver/resolver.h"
+#include "resolver/varstore-fit.h"
 #include "util/offload.h"
 
 typedef struct PolkitQuery PolkitQuery;
@@ -35,6 +36,7 @@ struct Bus {
         size_t n_reloads;
         uint64_t rescans_ended;         /* the serial of the last rescan that ended, and how */
         int rescan_error;
+        TemplateReportCache templates;  /* the template InspectVarstore compared with last */
         Offload *io;                    /* callers' files read off the loop (bus-io.c); NULL at exit */
 };
 

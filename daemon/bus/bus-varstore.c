@@ -229,8 +229,8 @@ static int append_report(Bus *b, sd_bus_message *m, const VarstoreReport *rep, c
 
 static int inspect_answer(Bus *b, sd_bus_message *msg, InspectRead *x, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(varstore_report_freep) VarstoreReport *template = NULL;
         _cleanup_(freep) const Entry **fits = NULL;
+        VarstoreReport *template = NULL;
         const Catalogue *c = bus_catalogue(b);
         size_t n = 0;
         int r;
@@ -243,7 +243,7 @@ static int inspect_answer(Bus *b, sd_bus_message *msg, InspectRead *x, sd_bus_er
         if (r < 0)
                 return r;
         /* the template it is compared with is the registry's own file, as image facts are read */
-        if (n > 0 && x->report->variables && resolver_template_report(c, fits[0], x->now, &template) >= 0) {
+        if (n > 0 && x->report->variables && resolver_template_report(c, fits[0], x->now, &b->templates, &template) >= 0) {
                 r = varstore_report_compare(x->report, template);
                 if (r < 0)
                         return r;

@@ -118,6 +118,7 @@ Bus *bus_free(Bus *b) {
         bus_io_cancel_all(b);
         sd_event_source_disable_unref(b->exit_source);
         bus_path_memo_done(&b->paths);
+        template_report_cache_done(&b->templates);
         sd_bus_flush_close_unref(b->bus);
         sd_event_unref(b->event);
         free(b);

@@ -48,9 +48,25 @@ char *resolver_template_path(const Catalogue *c, const Entry *e) {
         return c->root ? path_prefix_root(c->root, t) : strdup(t);
 }
 
-int resolver_template_report(const Catalogue *c, const Entry *e, uint64_t now, VarstoreReport **ret) {
+void template_report_cache_done(TemplateReportCache *cache) {
+        free(cache->path);
+        varstore_report_free(cache->report);
+        *cache = (TemplateReportCache) {};
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+                a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+                a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int resolver_template_report(const Catalogue *c, const Entry *e, uint64_t now, TemplateReportCache *cache,
+                             VarstoreReport **ret) {
         const char *t = e->descriptor ? descriptor_vars_template(e->descriptor) : NULL;
         _cleanup_(closep) int root_fd = -1, fd = -1;
+        VarstoreReport *report = NULL;
+        struct stat st;
+        int r;
 
         if (!t)
                 return -ENOENT;
@@ -63,5 +79,27 @@ int resolver_template_report(const Catalogue *c, const Entry *e, uint64_t now, V
                 root_fd = -1;
         if (fd < 0)
                 return fd;
-        return varstore_report_read_fd(fd, now, ret);
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (cache && cache->report && streq_ptr(cache->path, t) && same_file(&cache->st, &st)) {
+                *ret = cache->report;
+                return 0;
+        }
+        r = varstore_report_read_fd(fd, now, &report);
+        if (r < 0)
+                return r;
+        if (!cache) {
+                *ret = report;
+                return 0;
+        }
+        template_report_cache_done(cache);
+        cache->path = strdup(t);
+        if (!cache->path) {
+                varstore_report_free(report);
+                return -ENOMEM;
+        }
+        cache->st = st;
+        cache->report = report;
+        *ret = report;
+        return 0;
 }

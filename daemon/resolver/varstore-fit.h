@@ -5,6 +5,8 @@
  * InspectVarstore, ConvertVarstore and fwregistryctl's --offline alike: the same answer wherever it is asked.
  * It reads the registry's own template files, never a caller's. */
 
+#include <sys/stat.h>
+
 #include "efi/varstore-report.h"
 #include "resolver.h"
 
@@ -17,6 +19,19 @@ int resolver_varstore_fits(const Catalogue *c, const Varstore *layout, const Ent
  * new string, or NULL on ENOMEM too (check e's descriptor). */
 char *resolver_template_path(const Catalogue *c, const Entry *e);
 
-/* Reads what e's template holds, as of now (seconds since the epoch). Blocks on the file. Returns 0 and the
- * report; -ENOENT when e has no template; or the negative errno of opening or reading it. */
-int resolver_template_report(const Catalogue *c, const Entry *e, uint64_t now, VarstoreReport **ret);
+/* The last template read, kept while its file is unchanged (device, inode, size, modification and change
+ * time): an audit of many stores compares each with the same template, and reads it once. */
+typedef struct TemplateReportCache {
+        char *path;
+        struct stat st;
+        VarstoreReport *report;
+} TemplateReportCache;
+
+void template_report_cache_done(TemplateReportCache *cache);
+
+/* Reads what e's template holds, as of now (seconds since the epoch), or takes it from cache (may be NULL)
+ * when the file is the one read last. Blocks on the file. Returns 0 and the report (borrowed from the cache
+ * when one is given, else the caller's); -ENOENT when e has no template; or the negative errno of opening or
+ * reading it. */
+int resolver_template_report(const Catalogue *c, const Entry *e, uint64_t now, TemplateReportCache *cache,
+                             VarstoreReport **ret);

@@ -13,7 +13,6 @@
 #include "efi/load-option.h"
 #include "efi/siglist.h"
 #include "efi/varstore-report.h"
-#include "resolver/render-varstore.h"
 #include "util/json.h"
 
 #define NOW UINT64_C(1796000000)        /* 2026-11-29: Microsoft's 2011 CAs have expired, the test PK has not */
@@ -648,74 +647,6 @@ static void test_compare(void) {
         CHECK(!template->warnings);
 }
 
-static const char *member(const JsonValue *v, const char *path) {
-        char key[64];
-
-        for (const char *p = path; v; ) {
-                size_t n = strcspn(p, ".");
-
-                snprintf(key, sizeof(key), "%.*s", (int) n, p);
-                if (v->type == JSON_ARRAY) {
-                        size_t i = (size_t) atoi(key);
-                        v = i < v->array.n ? v->array.items[i] : NULL;
-                } else
-                        v = json_object_get(v, key);
-                if (!p[n])
-                        break;
-                p += n + 1;
-        }
-        CHECK(v && (v->type == JSON_STRING || v->type == JSON_NUMBER));
-        return v->string;
-}
-
-static void test_render(void) {
-        static const JsonLimits limits = { .max_depth = 8, .max_elements = 1000, .max_string = 4096,
-                                           .max_values = 10000 };
-        _cleanup_(bytes_done) Bytes vars = {}, file = {};
-        _cleanup_(varstore_report_freep) VarstoreReport *r = NULL;
-        _cleanup_(json_value_freep) JsonValue *v = NULL;
-        _cleanup_(freep) char *text = NULL, *error = NULL;
-        char *fits[] = { (char *) "40-edk2-x86_64-secure-enrolled.json", NULL };
-        static const uint8_t pci[] = { 2, 0x1f };
-        Bytes option = {}, path = {};
-
-        put_keys(&vars, true, true);
-        put_node(&path, 1, 1, pci, sizeof(pci));
-        put_end(&path);
-        put_u32(&option, 1);
-        put_u16(&option, (uint16_t) path.n);
-        put_utf16(&option, "disk");
-        put(&option, path.p, path.n);
-        put_variable(&vars, true, 0x3f, "Boot0001", &global, option.p, option.n);
-        put_variable(&vars, true, 0x3f, "BootOrder", &global, "\x01\x00", 2);
-        bytes_done(&option);
-        bytes_done(&path);
-        make_volume(&file, true, VOLUME, VOLUME, 0, &vars);
-        r = parse_store(&file);
-        text = render_varstore(r, fits);
-        CHECK(text);
-        CHECK(json_parse(text, strlen(text), &limits, &v, &error) == 0);
-        CHECK_STREQ(member(v, "format"), "edk2-authenticated");
-        CHECK_STREQ(member(v, "size"), "32768");
-        CHECK_STREQ(member(v, "varstore-size"), "32768");
-        CHECK_STREQ(member(v, "secure-boot"), "enforcing");
-        CHECK_STREQ(member(v, "certificates.2.database"), "db");
-        CHECK_STREQ(member(v, "certificates.0.subject"), "CN=Test PK 2026,O=fwregistryd tests");
-        CHECK_STREQ(member(v, "certificates.0.not-after"), "2111958626");
-        CHECK_STREQ(member(v, "certificates.0.owner"), "77fa9abd-0359-4d32-bd60-28f4e78f784b");
-        CHECK_STREQ(member(v, "hashes.dbx"), "2");
-        CHECK_STREQ(member(v, "boot-order.0"), "1");
-        CHECK_STREQ(member(v, "boot-entries.0.device-path"), "Pci(0x1f,0x2)");
-        CHECK_STREQ(member(v, "boot-entries.0.description"), "disk");
-        CHECK_STREQ(member(v, "variables.5.name"), "BootOrder");
-        CHECK_STREQ(member(v, "variables.3.guid"), "d719b2cb-3d3a-4596-a3bc-dad00e67656f");
-        CHECK_STREQ(member(v, "variables.0.attributes"), "39");
-        CHECK_STREQ(member(v, "fits.0"), fits[0]);
-        CHECK(json_object_get(v, "warnings")->array.n == 0 && json_object_get(v, "problems")->array.n == 0);
-}
-
-/* What OVMF itself wrote in one boot under TCG (tests/data/efi/README.md): the firmware printed the same text
- * for the entry it failed to load, "PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)". */
 static void test_tcg_boot(void) {
         static const char *const want[] = {
                 "Fv(7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1)/FvFile(462caa21-7614-4503-836e-8ab6f4662331)",
@@ -774,7 +705,6 @@ int main(void) {
         RUN(test_json_store);
         RUN(test_json_store_limits);
         RUN(test_compare);
-        RUN(test_render);
         RUN(test_tcg_boot);
         free(test_pk);
         return 0;
