@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "efi/convert.h"
 #include "output.h"
 #include "pager.h"
 #include "validate.h"
@@ -30,7 +31,7 @@ static const Verb verbs[] = {
         { "explain",  0, 0, NULL,            false },
         { "monitor",  0, 0, NULL,            true  },
         { "reload",   0, 0, NULL,            true  },
-        { "nvram",    2, 2, "create|inspect PATH", false },
+        { "nvram",    1, UINT_MAX, "create|inspect|audit|migrate|update-keys", false },
         { "validate", 0, UINT_MAX, "FILE...", false },    /* says itself what it misses */
 };
 
@@ -41,12 +42,39 @@ static const Verb *verb_find(const char *name) {
         return NULL;
 }
 
+/* nvram's commands and what each takes. */
+static int check_nvram_arguments(char **args, size_t n) {
+        static const struct {
+                const char *name, *args;
+                size_t min, max;
+        } commands[] = {
+                { "create", "PATH", 1, 1 },
+                { "inspect", "PATH", 1, 1 },
+                { "audit", "[PATH|DIR...]", 0, SIZE_MAX },
+                { "migrate", "OLD [NEW]", 1, 2 },
+                { "update-keys", "PATH", 1, 1 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (!streq(commands[i].name, args[0]))
+                        continue;
+                if (n - 1 < commands[i].min)
+                        return output_fail("nvram %s needs %s", args[0], commands[i].args);
+                if (n - 1 > commands[i].max)
+                        return output_fail("Unexpected argument '%s': nvram %s takes %s", args[commands[i].max + 1],
+                                           args[0], commands[i].args);
+                return 0;
+        }
+        return output_fail("Unknown nvram command '%s' (expected create, inspect, audit, migrate or update-keys)",
+                           args[0]);
+}
+
 static int check_arguments(const Options *o, const Verb *v, char **args) {
         size_t n = strv_length(args);
         _cleanup_(freep) char *extra = NULL;
 
-        if (streq(v->name, "nvram") && n >= 1 && !streq(args[0], "create") && !streq(args[0], "inspect"))
-                return output_fail("Unknown nvram command '%s' (expected create or inspect)", args[0]);
+        if (streq(v->name, "nvram") && n >= 1)
+                return check_nvram_arguments(args, n);
         if (n < v->min_args)
                 return output_fail("%s needs %s", v->name, v->args);
         if (n <= v->max_args)
@@ -66,6 +94,10 @@ static int check_options(const Options *o, const Verb *v) {
                 return output_fail("--output applies to resolve only");
         if (o->output != OUTPUT_TEXT && o->json)
                 return output_fail("--output and --json do not go together");
+        if ((o->keys || o->dry_run || !o->backup) && !streq(v->name, "nvram"))
+                return output_fail("--keys, --dry-run and --no-backup apply to nvram migrate and update-keys only");
+        if (o->keys && convert_keys_from_string(o->keys) < 0)
+                return output_fail("Unknown --keys '%s' (expected keep, template or add-missing)", o->keys);
         if ((o->request.include_invalid || o->request.include_masked || o->request.include_shadowed) &&
             !streq(v->name, "list"))
                 return output_fail("--include-invalid, --include-masked and --include-shadowed apply to list only");
@@ -180,9 +212,16 @@ static int verb_run(Options *o, const Verb *verb, char **args, const Catalogue *
                 return verb_explain(o, c, bus);
         if (streq(verb->name, "describe"))
                 return verb_describe(o, c, bus, args[0]);
+        if (streq(verb->name, "nvram") && streq(args[0], "create"))
+                return verb_nvram_create(o, c, bus, args[1]);
+        if (streq(verb->name, "nvram") && streq(args[0], "inspect"))
+                return verb_nvram_inspect(o, c, bus, args[1]);
+        if (streq(verb->name, "nvram") && streq(args[0], "audit"))
+                return verb_nvram_audit(o, c, bus, args + 1);
+        if (streq(verb->name, "nvram") && streq(args[0], "migrate"))
+                return verb_nvram_migrate(o, c, bus, args[1], args[2]);
         if (streq(verb->name, "nvram"))
-                return streq(args[0], "create") ? verb_nvram_create(o, c, bus, args[1]) :
-                                                  verb_nvram_inspect(o, c, bus, args[1]);
+                return verb_nvram_update_keys(o, c, bus, args[1]);
         if (streq(verb->name, "monitor"))
                 return remote_monitor(bus, o->json);
         return verb_reload(o, bus);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <unistd.h>
 
+#include "efi/known-certificates.h"
 #include "config.h"
 #include "output.h"
 
@@ -20,7 +21,14 @@ static int options_help(void) {
                "  reload                  Ask the daemon to rescan now (needs authorization)\n"
                "  validate [FILE...]      Check descriptor files ('-': stdin; none: those below --root)\n"
                "  nvram create PATH       Make a VM's variable store from the resolved firmware's template\n"
-               "  nvram inspect PATH      Show a varstore's layout and the descriptors it fits\n\n"
+               "  nvram inspect PATH      Show what a varstore holds: layout, Secure Boot keys, boot entries,\n"
+               "                          warnings, and the firmware it fits\n"
+               "  nvram audit [PATH|DIR...]  One row a varstore (default " "/var/lib/libvirt/qemu/nvram" ");\n"
+               "                          exit status 1 when some store has warnings\n"
+               "  nvram migrate OLD [NEW] Move a varstore's variables onto the template of the firmware the\n"
+               "                          request options pick (--arch required); in place without NEW\n"
+               "  nvram update-keys PATH  Give a varstore the 2023 successors of the certificates it trusts,\n"
+               "                          from the template of the firmware it fits, in place\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -37,7 +45,11 @@ static int options_help(void) {
                "     --no-legend          Print no table header and footer\n"
                "     --no-pager           Do not pipe output into a pager\n"
                "     --no-ask-password    Do not ask for a password (reload)\n"
-               "     --wide               List sizes, digests and varstore layouts too\n\n"
+               "     --wide               List sizes, digests, varstore layouts and template keys too\n"
+               "     --keys=KEYS          nvram migrate/update-keys: keep (the store's Secure Boot keys), template\n"
+               "                          (the template's), add-missing (the store's and the 2023 successors)\n"
+               "     --dry-run            nvram migrate/update-keys: say what would change, write nothing\n"
+               "     --no-backup          nvram migrate/update-keys in place: keep no PATH.bak\n\n"
                "Request options (resolve, explain; list uses them as filters):\n"
                "  -a --arch=ARCH          x86_64, aarch64, i386, arm, riscv64, loongarch64\n"
                "  -m --machine=TYPE       Machine type or alias (q35, pc, virt)\n"
@@ -55,6 +67,8 @@ static int options_help(void) {
                "     --executable=PATH    Only descriptors whose image is PATH\n"
                "     --nvram-template=PATH  Only descriptors whose variable store template is PATH\n"
                "     --nvram=PATH         A VM's varstore: only firmware whose template it fits\n"
+               "     --certificate=ID     Only firmware whose template holds this certificate in PK, KEK\n"
+               "                          or db (repeatable): a known id (microsoft-kek-2023) or sha256:HEX\n"
                "     --include-invalid, --include-masked, --include-shadowed  (list)\n\n"
                "Launching (resolve):\n"
                "     --output=FORMAT      text (default), qemu (arguments for a shell) or libvirt (<os> elements)\n"
@@ -93,6 +107,7 @@ typedef enum OptionKey {
         KEY_SMM,
         KEY_NO_SMM,
         KEY_NO_CHECK_FILES,
+        KEY_CERTIFICATE,
 } OptionKey;
 
 typedef struct OptionDef {
@@ -154,6 +169,8 @@ static const OptionDef option_defs[] = {
           .offset = offsetof(Options, request.exclude), .nonempty = true },
         PATH("executable", request.executable),
         PATH("nvram-template", request.nvram_template),
+        { .name = "certificate", .alias = "certificates", .has_arg = required_argument, .kind = OPTION_OTHER,
+          .key = KEY_CERTIFICATE },
         SET("include-invalid", request.include_invalid),
         SET("include-masked", request.include_masked),
         SET("include-shadowed", request.include_shadowed),
@@ -162,6 +179,9 @@ static const OptionDef option_defs[] = {
         OTHER("output", required_argument, KEY_OUTPUT),
         PATH("nvram", nvram),
         SET("wide", wide),
+        STRING("keys", keys),
+        SET("dry-run", dry_run),
+        CLEAR("no-backup", backup),
 };
 
 /* getopt_long() returns this plus the index in option_defs for an option without a short name. */
@@ -237,6 +257,23 @@ static int parse_formats(Request *r, const char *v) {
         return 0;
 }
 
+static int parse_certificate(Request *r, const char *v) {
+        if (!certificate_id_is_valid(v)) {
+                _cleanup_(strv_freep) char **ids = NULL;
+                _cleanup_(freep) char *known = NULL;
+
+                for (size_t i = 0; i < n_known_certificates; i++)
+                        if (strv_extend(&ids, known_certificates[i].id) < 0)
+                                return -ENOMEM;
+                known = output_join(ids, ", ");
+                return output_fail("Unknown certificate '%s' (expected sha256: and 64 lower-case hex digits, or "
+                                   "one of %s)", v, strna(known));
+        }
+        if (strv_contains(r->certificates, v))
+                return 0;
+        return strv_extend(&r->certificates, v);
+}
+
 /* The request options with one value of a closed set: value is what the lookup made of v. */
 static int check_choice(int value, const char *what, const char *v, const char *expected, bool *has) {
         if (value < 0)
@@ -304,6 +341,8 @@ static int parse_other(Options *o, OptionKey key, const char *v) {
                 r->has_check_files = true;
                 r->check_files = false;
                 return 0;
+        case KEY_CERTIFICATE:
+                return parse_certificate(r, v);
         default:
                 return -EINVAL;
         }
@@ -389,6 +428,7 @@ int options_parse(Options *o, int argc, char *argv[]) {
 
 void options_done(Options *o) {
         free(o->nvram);
+        free(o->keys);
         free(o->root);
         free(o->search_path);
         strv_free(o->extra_dirs);

@@ -28,6 +28,9 @@ typedef struct Options {
         OutputMode output;
         char *nvram;            /* the VM's varstore, absolute */
         bool wide;
+        char *keys;             /* nvram migrate and update-keys: keep, template or add-missing */
+        bool dry_run;
+        bool backup;
         bool check_files;
         char *root;
         char *search_path;
@@ -36,7 +39,7 @@ typedef struct Options {
         Request request;        /* the request options, keyed as on the bus */
 } Options;
 
-#define OPTIONS_INIT { .legend = true, .pager = true, .ask_password = true }
+#define OPTIONS_INIT { .legend = true, .pager = true, .ask_password = true, .backup = true }
 
 /* Parses argv into o (from OPTIONS_INIT), leaving optind at the command. Returns 1 to go on, 0 when --help or
  * --version said everything, or a negative errno with a message printed. */

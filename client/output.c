@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "efi/known-certificates.h"
 #include "output.h"
 
 int output_fail(const char *fmt, ...) {
@@ -113,4 +114,55 @@ char *output_varstore(const Entry *e) {
                 return strdup_printf("%s/0x%" PRIx64, varstore_format_to_string(f->varstore.format),
                                      f->varstore.volume_size);
         return strdup(varstore_format_to_string(f->varstore.format));
+}
+
+/* Whether the template's database db holds a known certificate the table names successors for, and none of
+ * them: what the kek-2011-only and db-2011-only warnings of a store say. */
+static bool database_lacks_successor(char * const *certificates, const char *db) {
+        size_t n = strlen(db);
+
+        STRV_FOREACH(c, certificates) {
+                bool has_successors = false, has_one = false;
+
+                if (strncmp(*c, db, n) != 0 || (*c)[n] != ':')
+                        continue;
+                for (size_t k = 0; k < n_known_certificates; k++) {
+                        _cleanup_(freep) char *successor = NULL;
+
+                        if (!streq_ptr(known_certificates[k].succeeds, *c + n + 1))
+                                continue;
+                        has_successors = true;
+                        successor = strdup_printf("%s:%s", db, known_certificates[k].id);
+                        has_one = has_one || strv_contains(certificates, strempty(successor));
+                }
+                if (has_successors && !has_one)
+                        return true;
+        }
+        return false;
+}
+
+char *output_certificates(const Entry *e) {
+        static const char *const databases[] = { "PK", "KEK", "db" };
+        const ImageFacts *f = e->vars.facts;
+        StrBuf b = {};
+
+        if (!f || !f->certificates)
+                return strdup("-");
+        for (size_t i = 0; i < ELEMENTSOF(databases); i++) {
+                size_t n = 0, k = strlen(databases[i]);
+
+                STRV_FOREACH(c, f->certificates)
+                        n += strncmp(*c, databases[i], k) == 0 && (*c)[k] == ':';
+                strbuf_printf(&b, "%s%s %zu", i > 0 ? ", " : "", databases[i], n);
+                if (i > 0 && database_lacks_successor(f->certificates, databases[i]))
+                        strbuf_puts(&b, " (2011 only)");
+        }
+        return strbuf_steal(&b);
+}
+
+const char *output_secure_boot(const Entry *e) {
+        const ImageFacts *f = e->vars.facts;
+        const char *s = f ? secure_boot_state_to_string(f->secure_boot) : NULL;
+
+        return isempty(s) ? "-" : s;
 }

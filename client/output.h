@@ -38,3 +38,8 @@ char *output_targets(const Descriptor *d);
 char *output_device(const Descriptor *d);
 /* The template's layout in a table cell: "edk2-authenticated/0x84000", "blank", "-" for none. */
 char *output_varstore(const Entry *e);
+/* The template's certificates in a table cell: "PK 1, KEK 1 (2011 only), db 2 (2011 only)" (a database with a
+ * known certificate but none of its successors is marked, as a store's kek-2011-only warning), "-" for none. */
+char *output_certificates(const Entry *e);
+/* The template's Secure Boot state in a table cell: "enforcing", "disabled", "setup-mode", "-" for none. */
+const char *output_secure_boot(const Entry *e);

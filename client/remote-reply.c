@@ -71,8 +71,8 @@ static int set_problems(Descriptor *d, char **problems) {
 
 typedef struct Fields {
         char *name, *path, *description, *device, *mode, *executable, *exe_format, *nvram, *nvram_format, *vars;
-        char *state, *exe_sha256, *nvram_sha256, *varstore_format;
-        char **interfaces, **features, **tags, **problems;
+        char *state, *exe_sha256, *nvram_sha256, *varstore_format, *secure_boot;
+        char **interfaces, **features, **tags, **problems, **certificates;
         uint32_t rank;
         int valid, files_ok;
         uint64_t exe_size, nvram_size, varstore_size;
@@ -82,7 +82,9 @@ static void fields_done(Fields *f) {
         free(f->name), free(f->path), free(f->description), free(f->device), free(f->mode), free(f->executable);
         free(f->exe_format), free(f->nvram), free(f->nvram_format), free(f->vars);
         free(f->state), free(f->exe_sha256), free(f->nvram_sha256), free(f->varstore_format);
+        free(f->secure_boot);
         strv_free(f->interfaces), strv_free(f->features), strv_free(f->tags), strv_free(f->problems);
+        strv_free(f->certificates);
 }
 
 int remote_read_field(sd_bus_message *m, const char *key, const RemoteField *table, size_t n, void *base) {
@@ -148,6 +150,8 @@ static int read_field(sd_bus_message *m, const char *key, void *userdata) {
                 { "executable-sha256", 's', offsetof(Fields, exe_sha256) },
                 { "nvram-template-sha256", 's', offsetof(Fields, nvram_sha256) },
                 { "varstore-format", 's', offsetof(Fields, varstore_format) },
+                { "nvram-template-secure-boot", 's', offsetof(Fields, secure_boot) },
+                { "nvram-template-certificates", 'a', offsetof(Fields, certificates) },
                 { "interface-types", 'a', offsetof(Fields, interfaces) },
                 { "features", 'a', offsetof(Fields, features) },
                 { "tags", 'a', offsetof(Fields, tags) },
@@ -204,6 +208,16 @@ static int facts_from_fields(uint64_t size, char *sha256, const char *format, ui
         return 0;
 }
 
+/* The template's keys as the daemon reported them, onto its facts. */
+static void facts_set_keys(ImageFacts *f, Fields *fields) {
+        if (!f)
+                return;
+        for (SecureBootState s = 0; s < _SECURE_BOOT_STATE_MAX; s++)
+                if (streq(secure_boot_state_to_string(s), strempty(fields->secure_boot)))
+                        f->secure_boot = s;
+        f->certificates = TAKE_PTR(fields->certificates);
+}
+
 /* Moves the decoded fields into the entry and its descriptor. */
 static int fields_to_entry(Fields *f, Descriptor *d, RemoteEntry *ret) {
         bool masked = !f->valid && f->problems && strncmp(f->problems[0], "masked by '", 11) == 0;
@@ -217,6 +231,7 @@ static int fields_to_entry(Fields *f, Descriptor *d, RemoteEntry *ret) {
                 r = facts_from_fields(f->nvram_size, f->nvram_sha256, f->varstore_format, f->varstore_size, &vars);
         if (r < 0)
                 return r;
+        facts_set_keys(vars, f);
         d->description = TAKE_PTR(f->description);
         d->interface_types = TAKE_PTR(f->interfaces);
         d->interface_mask = strv_mask(d->interface_types, lookup_interface);

@@ -12,9 +12,6 @@
 #include "resolver/render.h"
 #include "remote.h"
 
-#define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
-#define MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"
-#define MANAGER_INTERFACE BUS_NAME ".Manager"
 
 int remote_connect(bool user, sd_bus **ret) {
         int r = user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
@@ -38,6 +35,7 @@ static const struct {
         { "executable", "--executable" },       { "nvram-template", "--nvram-template" },
         { "nvram", "--nvram" },                 { "include-invalid", "--include-invalid" },
         { "include-masked", "--include-masked" }, { "include-shadowed", "--include-shadowed" },
+        { "certificates", "--certificate" },
 };
 
 /* The length of "<prefix><key>'" at p, or 0. */
@@ -74,7 +72,7 @@ static char *options_for_keys(const char *message) {
         return strbuf_steal(&b);
 }
 
-static int print_bus_error(const sd_bus_error *error, int r) {
+int remote_print_error(const sd_bus_error *error, int r) {
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
             sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                 fprintf(stderr, "fwregistryd is not running (%s); use --offline to read the descriptors "
@@ -195,6 +193,8 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
                 r = append_key(m, "nvram-template", "s", req->nvram_template);
         if (r >= 0 && req->has_nvram && req->nvram_fd >= 0)
                 r = append_key(m, "nvram", "h", req->nvram_fd);
+        if (r >= 0 && req->certificates)
+                r = append_key_strv(m, "certificates", req->certificates);
         if (r >= 0 && list && req->include_invalid)
                 r = append_key(m, "include-invalid", "b", 1);
         if (r >= 0 && list && req->include_masked)
@@ -206,6 +206,10 @@ static int append_request(sd_bus_message *m, const Request *req, bool list) {
         if (r >= 0 && list && req->limit > 0)
                 r = append_key(m, "limit", "u", req->limit);
         return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+int remote_append_request(sd_bus_message *m, const Request *req) {
+        return append_request(m, req, false);
 }
 
 static int call_with_request_error(sd_bus *bus, const char *method, const Request *req, bool list,
@@ -228,7 +232,7 @@ static int call_with_request(sd_bus *bus, const char *method, const Request *req
 
         r = call_with_request_error(bus, method, req, list, ret, &error);
         if (r < 0)
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
         sd_bus_error_free(&error);
         return r;
 }
@@ -257,7 +261,7 @@ int remote_list(sd_bus *bus, const Request *filter, uint64_t *ret_generation, Re
                         continue;
                 }
                 if (r < 0)
-                        r = print_bus_error(&error, r);
+                        r = remote_print_error(&error, r);
                 sd_bus_error_free(&error);
                 if (r >= 0)
                         r = remote_read_list_page(reply, &generation, &entries, &n, &items);
@@ -365,7 +369,7 @@ int remote_describe(sd_bus *bus, const char *name, char **ret_json) {
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Describe", &error, &reply, "s",
                                name);
         if (r < 0) {
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -416,7 +420,7 @@ int remote_status(sd_bus *bus, Status *ret) {
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll", &error,
                                &reply, "s", MANAGER_INTERFACE);
         if (r < 0) {
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
                 sd_bus_error_free(&error);
                 return r;
         }
@@ -436,7 +440,7 @@ int remote_reload(sd_bus *bus, bool interactive) {
         (void) sd_bus_set_allow_interactive_authorization(bus, interactive);
         r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "Reload", &error, NULL, NULL);
         if (r < 0)
-                r = print_bus_error(&error, r);
+                r = remote_print_error(&error, r);
         sd_bus_error_free(&error);
         return r < 0 ? r : 0;
 }

@@ -9,6 +9,11 @@
 #include "remote-reply.h"
 #include "resolver/resolver.h"
 
+#define BUS_NAME "io.github.fwregistryd.FirmwareRegistry1"
+#define MANAGER_PATH "/io/github/fwregistryd/FirmwareRegistry1"
+#define MANAGER_INTERFACE BUS_NAME ".Manager"
+#define FIRMWARE_PREFIX MANAGER_PATH "/firmware"
+
 typedef struct RemoteVerdict {
         char *name;
         char *verdict;
@@ -27,6 +32,13 @@ typedef struct Status {
 } Status;
 
 void status_done(Status *st);
+
+/* Prints a D-Bus error in the client's words (options for request keys, a hint when the daemon is not running).
+ * Returns -ENOENT for NoMatch, else r (or -EIO). */
+int remote_print_error(const sd_bus_error *error, int r);
+
+/* Appends req as the a{sv} of Resolve, for methods that take a request. Returns 0 or a negative errno. */
+int remote_append_request(sd_bus_message *m, const Request *req);
 
 /* Connects to the system or session bus. Returns 0 or -errno, with a message already printed. */
 int remote_connect(bool user, sd_bus **ret);

@@ -19,13 +19,13 @@ static bool list_includes(const Options *o, const Catalogue *c, const Entry *e) 
         return resolver_match(c, e, &o->request, REQUEST_FILTER, NULL) > 0;
 }
 
-/* list --wide: the facts of each descriptor's images. */
+/* list --wide: the facts of each descriptor's images, and the keys its template holds. */
 static int print_list_wide(const Options *o, const Entry *const *entries, size_t n) {
         _cleanup_(table_freep) Table *t = NULL;
         int r = 0;
 
         t = table_new("RANK", "NAME", "STATE", "SIZE", "EXECUTABLE-SHA256", "VARSTORE", "VARS-SIZE",
-                      "NVRAM-TEMPLATE-SHA256", NULL);
+                      "NVRAM-TEMPLATE-SHA256", "SECURE-BOOT", "CERTIFICATES", NULL);
         if (!t)
                 return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -33,13 +33,15 @@ static int print_list_wide(const Options *o, const Entry *const *entries, size_t
                 const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
                 _cleanup_(freep) char *rank = strdup_printf("%u", e->rank), *varstore = output_varstore(e),
                         *size = image ? strdup_printf("%" PRIu64, image->size) : strdup("-"),
-                        *vars_size = vars ? strdup_printf("%" PRIu64, vars->size) : strdup("-");
+                        *vars_size = vars ? strdup_printf("%" PRIu64, vars->size) : strdup("-"),
+                        *certificates = output_certificates(e);
 
-                if (!rank || !varstore || !size || !vars_size)
+                if (!rank || !varstore || !size || !vars_size || !certificates)
                         return -ENOMEM;
                 r = table_add_row(t, rank, e->name, entry_state_name(e), size,
                                   image && !isempty(image->sha256) ? image->sha256 : "-", varstore, vars_size,
-                                  vars && !isempty(vars->sha256) ? vars->sha256 : "-", NULL);
+                                  vars && !isempty(vars->sha256) ? vars->sha256 : "-", output_secure_boot(e),
+                                  certificates, NULL);
         }
         if (r < 0)
                 return r;
@@ -189,7 +191,7 @@ int verb_list(const Options *o, const Catalogue *c, sd_bus *bus) {
         return print_list(o, l.entries, l.n, l.generation);
 }
 
-/* Sizes, digests and the template's layout (--json has them under the keys of the bus API). */
+/* Sizes, digests, the template's layout and keys (--json has them under the keys of the bus API). */
 static int print_entry_facts(const Entry *e) {
         const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
         _cleanup_(freep) char *size = image ? strdup_printf("%" PRIu64, image->size) : NULL,
@@ -204,6 +206,8 @@ static int print_entry_facts(const Entry *e) {
         output_field("template size", vars_size);
         output_field("template sha256", vars ? vars->sha256 : NULL);
         output_field("varstore", layout);
+        output_field("secure boot", vars ? secure_boot_state_to_string(vars->secure_boot) : NULL);
+        output_lines("certificates", vars ? vars->certificates : NULL);
         return 0;
 }
 

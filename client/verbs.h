@@ -16,9 +16,14 @@ int verb_list(const Options *o, const Catalogue *c, sd_bus *bus);
 int verb_resolve(const Options *o, const Catalogue *c, sd_bus *bus);
 int verb_explain(const Options *o, const Catalogue *c, sd_bus *bus);
 int verb_describe(const Options *o, const Catalogue *c, sd_bus *bus, const char *name);
-/* nvram create PATH and nvram inspect PATH; inspect adds the varstore to o's request. */
+/* nvram create PATH; the other nvram commands are in verbs-varstore.c: inspect PATH, audit [PATH|DIR...]
+ * (exit status 0, 1 when some store has warnings, 2 when one could not be read), migrate OLD [NEW] and
+ * update-keys PATH. */
 int verb_nvram_create(const Options *o, const Catalogue *c, sd_bus *bus, const char *path);
 int verb_nvram_inspect(Options *o, const Catalogue *c, sd_bus *bus, const char *path);
+int verb_nvram_audit(Options *o, const Catalogue *c, sd_bus *bus, char **paths);
+int verb_nvram_migrate(Options *o, const Catalogue *c, sd_bus *bus, const char *source, const char *target);
+int verb_nvram_update_keys(Options *o, const Catalogue *c, sd_bus *bus, const char *path);
 
 /* Opens the varstore --nvram names for the request's nvram key, unless --output only names one still to be
  * made. Returns 0, or -errno with a message printed. */

@@ -12,8 +12,12 @@ __fwregistryctl_values() {
                 --format|--formats) echo raw qcow2 ;;
                 --feature|--no-feature) echo acpi-s3 acpi-s4 amd-sev amd-sev-es amd-sev-snp intel-tdx enrolled-keys \
                         requires-smm secure-boot host-uefi-vars verbose-dynamic verbose-static ;;
+                --certificate|--certificates) echo microsoft-kek-2011 microsoft-kek-2023 windows-pca-2011 \
+                        windows-uefi-ca-2023 microsoft-uefi-ca-2011 microsoft-uefi-ca-2023 microsoft-option-rom-ca-2023 \
+                        debian-pk-kek-2019 debian-snakeoil-2020 debian-snakeoil-2023 ;;
                 --json) echo pretty short off ;;
                 --output) echo text qemu libvirt ;;
+                --keys) echo keep template add-missing ;;
         esac
 }
 
@@ -42,9 +46,10 @@ _fwregistryctl() {
         local verbs='status list describe resolve explain monitor reload validate nvram'
         local flags='--help --version --offline --system --user --no-legend --no-pager --no-ask-password --json
                 --secure-boot --no-secure-boot --enrolled-keys --no-enrolled-keys --smm --no-smm --no-check-files
-                --include-invalid --include-masked --include-shadowed --wide --check-files'
+                --include-invalid --include-masked --include-shadowed --wide --check-files --dry-run --no-backup'
         local with_value='--root --search-path --extra-dir --arch --machine --interface --device --mode --format
-                --feature --no-feature --exclude --executable --nvram-template --nvram --output --qemu-dirs'
+                --feature --no-feature --exclude --executable --nvram-template --nvram --output --qemu-dirs --keys
+                --certificate'
         local i w verb='' nargs=0 option=''
 
         # "--arch=x": bash splits at "=" (COMP_WORDBREAKS)
@@ -91,8 +96,8 @@ _fwregistryctl() {
                 validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
                 nvram)
                         if (( nargs == 0 )); then
-                                COMPREPLY=($(compgen -W 'create inspect' -- "$cur"))
-                        elif (( nargs == 1 )); then
+                                COMPREPLY=($(compgen -W 'create inspect audit migrate update-keys' -- "$cur"))
+                        else
                                 COMPREPLY=($(compgen -f -- "$cur"))
                         fi ;;
         esac

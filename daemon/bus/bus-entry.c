@@ -181,6 +181,12 @@ static int append_varstore_size(sd_bus_message *m, const Entry *e) {
         uint64_t n = e->vars.facts ? e->vars.facts->varstore.volume_size : 0;
         return sd_bus_message_append_basic(m, 't', &n);
 }
+static int append_template_secure_boot(sd_bus_message *m, const Entry *e) {
+        return append_string(m, e->vars.facts ? secure_boot_state_to_string(e->vars.facts->secure_boot) : "");
+}
+static int append_template_certificates(sd_bus_message *m, const Entry *e) {
+        return bus_append_strv(m, e->vars.facts ? e->vars.facts->certificates : NULL);
+}
 
 typedef struct EntryField {
         const char *key;                /* in a Resolve result and a List entry */
@@ -217,6 +223,8 @@ static const EntryField entry_fields[] = {
         { "nvram-template-sha256", "NvramTemplateSha256", "s", append_nvram_template_sha256 },
         { "varstore-format", "VarstoreFormat", "s", append_varstore_format },
         { "varstore-size", "VarstoreSize", "t", append_varstore_size },
+        { "nvram-template-secure-boot", "NvramTemplateSecureBoot", "s", append_template_secure_boot },
+        { "nvram-template-certificates", "NvramTemplateCertificates", "as", append_template_certificates },
 };
 
 /* Firmware properties that the a{sv} leaves out. */
@@ -353,6 +361,7 @@ size_t bus_entry_size(const Entry *e) {
              bus_string_size(d->filename);
         n += bus_string_size(d->nvram_template.filename) + bus_string_size(d->uefi_vars_template);
         n += strv_size(d->interface_types) + strv_size(d->features) + strv_size(d->tags) + strv_size(e->shadowed);
+        n += strv_size(e->vars.facts ? e->vars.facts->certificates : NULL);
         for (size_t i = 0; i < d->n_targets; i++)
                 n += 16 + strv_size(d->targets[i].machines);
         for (size_t i = 0; i < d->n_problems; i++)

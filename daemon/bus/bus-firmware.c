@@ -112,6 +112,8 @@ static const sd_bus_vtable firmware_vtable[] = {
         FIRMWARE_PROPERTY("NvramTemplateSha256", "s", CHANGES),
         FIRMWARE_PROPERTY("VarstoreFormat", "s", CHANGES),
         FIRMWARE_PROPERTY("VarstoreSize", "t", CHANGES),
+        FIRMWARE_PROPERTY("NvramTemplateSecureBoot", "s", CHANGES),
+        FIRMWARE_PROPERTY("NvramTemplateCertificates", "as", CHANGES),
         SD_BUS_VTABLE_END
 };
 

@@ -5,6 +5,9 @@
  * Only bus*.c include this. */
 
 #include "bus-entry.h"
+#include "resolver/resolver.h"
+#include "resolver/varstore-fit.h"
+#include "util/offload.h"
 
 typedef struct PolkitQuery PolkitQuery;
 
@@ -33,6 +36,8 @@ struct Bus {
         size_t n_reloads;
         uint64_t rescans_ended;         /* the serial of the last rescan that ended, and how */
         int rescan_error;
+        TemplateReportCache templates;  /* the template InspectVarstore compared with last */
+        Offload *io;                    /* callers' files read off the loop (bus-io.c); NULL at exit */
 };
 
 static inline const Catalogue *bus_catalogue(const Bus *b) {
@@ -46,6 +51,14 @@ static inline uint64_t bus_generation(const Bus *b) {
 static inline const char *bus_scope(const Bus *b) {
         return b->user ? "user" : "system";
 }
+
+/* The NoMatch error for req, with the resolver's summary (cut at BUS_ERROR_TEXT_MAX). Returns a negative errno,
+ * with error set (bus-manager.c). */
+int bus_reply_no_match(Bus *b, const Request *req, sd_bus_error *error);
+
+/* A Resolve-style request: strictly decoded, with an architecture, judged with the machine aliases in use.
+ * Returns 0, or a negative errno with error set (bus-manager.c). */
+int bus_read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, int *nvram_fd, sd_bus_error *error);
 
 /* Answers every Reload() still waiting for its rescan with an error, at exit (bus-manager.c). */
 void bus_reload_cancel_all(Bus *b);

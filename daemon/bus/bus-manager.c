@@ -3,15 +3,17 @@
 /* The Manager interface: Resolve, List, Describe, Explain and Reload, and the Manager properties. */
 
 #include "bus-firmware.h"
+#include "bus-io.h"
 #include "bus-polkit.h"
 #include "bus-request.h"
+#include "bus-varstore.h"
 #include "config.h"
 #include "util/log.h"
 #include "resolver/render.h"
 
 /* ---- Resolve, List, Describe, Explain ------------------------------------------------------------------ */
 
-static int reply_no_match(Bus *b, const Request *req, sd_bus_error *error) {
+int bus_reply_no_match(Bus *b, const Request *req, sd_bus_error *error) {
         _cleanup_(freep) char *summary = NULL;
         int r;
 
@@ -43,10 +45,10 @@ static int request_prepare(Bus *b, Request *req, sd_bus_error *error) {
 }
 
 /* A Resolve or Explain request: strictly decoded, and with the one key they cannot do without. */
-static int read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, sd_bus_error *error) {
+int bus_read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, int *nvram_fd, sd_bus_error *error) {
         int r;
 
-        r = bus_read_request(msg, false, req, error);
+        r = bus_read_request(msg, false, req, nvram_fd, error);
         if (r < 0)
                 return r;
         if (!req->has_architecture)
@@ -55,22 +57,19 @@ static int read_resolve_request(Bus *b, sd_bus_message *msg, Request *req, sd_bu
         return request_prepare(b, req, error);
 }
 
-static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+/* A call is answered by one of these once its request is complete: at once, or when the caller's file and
+ * paths have been read off the loop (bus-io.c). */
+static int answer_resolve(Bus *b, sd_bus_message *msg, Request *req, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(request_done) Request req = {};
-        Bus *b = userdata;
         const char *path;
         const Entry *e;
         int r;
 
-        r = read_resolve_request(b, msg, &req, error);
-        if (r < 0)
-                return r;
-        r = resolver_resolve(bus_catalogue(b), &req, &e);
+        r = resolver_resolve(bus_catalogue(b), req, &e);
         if (r < 0)
                 return r;
         if (r == 0)
-                return reply_no_match(b, &req, error);
+                return bus_reply_no_match(b, req, error);
 
         path = bus_path_memo_get(&b->paths, e->name);
         if (!path)
@@ -83,6 +82,28 @@ static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Reads the request, then answers now or once what it names is read. */
+static int method_answer(Bus *b, sd_bus_message *msg, bool list, BusIoAnswer answer, sd_bus_error *error) {
+        _cleanup_(request_done) Request req = {};
+        int nvram_fd = -1, r;
+
+        if (list) {
+                r = bus_read_request(msg, true, &req, &nvram_fd, error);
+                if (r >= 0)
+                        r = request_prepare(b, &req, error);
+        } else
+                r = bus_read_resolve_request(b, msg, &req, &nvram_fd, error);
+        if (r < 0)
+                return r;
+        if (bus_io_needed(&req, nvram_fd))
+                return bus_io_start(b, msg, &req, nvram_fd, answer, error);
+        return answer(b, msg, &req, error);
+}
+
+static int method_resolve(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_answer(userdata, msg, false, answer_resolve, error);
 }
 
 static int append_list_item(sd_bus_message *reply, const Entry *e, uint64_t generation) {
@@ -139,8 +160,6 @@ static int list_entry(const Entry *e, bool included, void *userdata) {
         ListWalk *w = userdata;
         int r = 0;
 
-        if (w->req->limit > 0 && w->sent >= w->req->limit)
-                return 0;               /* the page is full */
         if (included)
                 r = list_item(w->reply, w->req, e, NULL, w->generation, &w->seen, &w->sent, &w->size);
         /* what a mask hides is represented by the mask (include-masked) */
@@ -149,24 +168,18 @@ static int list_entry(const Entry *e, bool included, void *userdata) {
                         if (r >= 0)
                                 r = list_item(w->reply, w->req, e, *sh, w->generation, &w->seen, &w->sent,
                                               &w->size);
-        return r < 0 ? r : 0;
-}
-
-static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(request_done) Request req = {};
-        Bus *b = userdata;
-        ListWalk w = { .req = &req, .generation = bus_generation(b), .size = 64 };
-        int r;
-
-        r = bus_read_request(msg, true, &req, error);
-        if (r >= 0)
-                r = request_prepare(b, &req, error);
         if (r < 0)
                 return r;
-        /* once per call, not once per entry: what it tells the caller (whether a path exists, as this user
-         * sees it) is then asked of the file system once, too */
-        request_look_up_paths(&req, bus_catalogue(b));
+        /* a full page ends the walk: what follows would be matched for nothing */
+        return w->req->limit > 0 && w->sent >= w->req->limit;
+}
+
+static int answer_list(Bus *b, sd_bus_message *msg, Request *req, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        ListWalk w = { .req = req, .generation = bus_generation(b), .size = 64 };
+        int r;
+
+        /* the paths, if any, were looked up once per call (bus-io.c), not once per entry */
 
         r = sd_bus_message_new_method_return(msg, &reply);
         w.reply = reply;
@@ -175,12 +188,12 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(oa{sv})");
         if (r >= 0)
-                r = resolver_filter(bus_catalogue(b), &req, list_entry, &w);
+                r = resolver_filter(bus_catalogue(b), req, list_entry, &w);
         if (r == -ENOBUFS) {
                 size_t page = w.sent > 0 ? w.sent : 1;
                 _cleanup_(freep) char *how = strdup_printf(
                         "ask for pages with the List keys 'offset' and 'limit' (u), for example limit=%zu, "
-                        "then offset=%zu", page, (size_t) req.offset + page);
+                        "then offset=%zu", page, (size_t) req->offset + page);
                 return how ? bus_reply_too_large(error, "List", how) : -ENOMEM;
         }
         if (r >= 0)
@@ -188,6 +201,10 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_answer(userdata, msg, true, answer_list, error);
 }
 
 static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -258,19 +275,14 @@ static int append_verdict(Verdict *v, void *userdata) {
         return r < 0 ? r : sd_bus_message_close_container(x->reply);
 }
 
-static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+static int answer_explain(Bus *b, sd_bus_message *msg, Request *req, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(request_done) Request req = {};
-        Bus *b = userdata;
         const Entry *selected = NULL;
         ExplainReply x = { .size = 256 };
         int r;
 
-        r = read_resolve_request(b, msg, &req, error);
-        if (r < 0)
-                return r;
         /* the path comes before the verdicts: the first match, which the walk calls selected */
-        r = resolver_resolve(bus_catalogue(b), &req, &selected);
+        r = resolver_resolve(bus_catalogue(b), req, &selected);
         if (r >= 0)
                 r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -279,12 +291,12 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 r = sd_bus_message_open_container(reply, 'a', "(ssas)");
         if (r >= 0) {
                 x.reply = reply;
-                r = resolver_explain_foreach(bus_catalogue(b), &req, append_verdict, &x);
+                r = resolver_explain_foreach(bus_catalogue(b), req, append_verdict, &x);
         }
         if (r == -ENOBUFS) {
                 /* the megabytes of the refused reply and of the request go back to the system */
                 reply = sd_bus_message_unref(reply);
-                request_done(&req);
+                request_done(req);
                 memory_trim();
                 return bus_reply_too_large(error, "Explain", "use List with the same keys and 'offset' and "
                                            "'limit' to see which descriptors match");
@@ -294,6 +306,10 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_answer(userdata, msg, false, answer_explain, error);
 }
 
 /* ---- Reload ------------------------------------------------------------------------------------------- */
@@ -499,6 +515,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InspectVarstore", SD_BUS_ARGS("h", varstore), SD_BUS_RESULT("a{sv}", report),
+                                bus_method_inspect_varstore, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ConvertVarstore",
+                                SD_BUS_ARGS("h", source, "h", target, "a{sv}", request, "a{sv}", options),
+                                SD_BUS_RESULT("o", firmware, "a{sv}", report), bus_method_convert_varstore,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("CatalogueChanged",
                                 SD_BUS_ARGS("t", generation, "as", added, "as", removed, "as", modified),
                                 0),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include "efi/known-certificates.h"
 #include "bus-request.h"
 
 /* Limits on what a caller may send: far above any real request, far below anything that costs us. */
@@ -20,6 +21,7 @@ typedef enum RequestKey {
         KEY_EXECUTABLE,
         KEY_NVRAM_TEMPLATE,
         KEY_NVRAM,
+        KEY_CERTIFICATES,
         KEY_INCLUDE_INVALID,            /* List only from here on */
         KEY_INCLUDE_MASKED,
         KEY_INCLUDE_SHADOWED,
@@ -45,6 +47,7 @@ static const struct {
         [KEY_EXECUTABLE] = { "executable", "s" },
         [KEY_NVRAM_TEMPLATE] = { "nvram-template", "s" },
         [KEY_NVRAM] = { "nvram", "h" },
+        [KEY_CERTIFICATES] = { "certificates", "as" },
         [KEY_INCLUDE_INVALID] = { "include-invalid", "b" },
         [KEY_INCLUDE_MASKED] = { "include-masked", "b" },
         [KEY_INCLUDE_SHADOWED] = { "include-shadowed", "b" },
@@ -156,25 +159,41 @@ static int read_path(sd_bus_message *msg, const char *key, char **ret, sd_bus_er
         return *ret ? 0 : -ENOMEM;
 }
 
-/* The caller's varstore, read through the descriptor it sent (at most VARSTORE_HEAD_MAX bytes, with pread()
- * so its file offset stays where it was): never a path, which would be read with our privileges. */
-static int read_nvram(sd_bus_message *msg, Request *req, sd_bus_error *error) {
-        int fd, r;
+/* The caller's varstore: only the descriptor it sent is taken here (borrowed from the message), never a path,
+ * which would be read with our privileges. It is read off the event loop (bus-io.c): the file may be on a
+ * file system that never answers. */
+static int read_nvram(sd_bus_message *msg, int *ret_fd) {
+        return sd_bus_message_read_basic(msg, 'h', ret_fd);
+}
 
-        r = sd_bus_message_read_basic(msg, 'h', &fd);
-        if (r < 0)
-                return r;
-        r = varstore_read_fd(fd, &req->nvram);
-        if (r == -ENOMEM)
-                return r;
-        if (r == -EBADFD)
+int bus_request_set_nvram(Request *req, int result, const Varstore *nvram, sd_bus_error *error) {
+        if (result == -ENOMEM)
+                return result;
+        if (result == -EBADFD)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Key 'nvram' must be an open regular file (a VM's varstore)");
-        if (r < 0)
+        if (result < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Key 'nvram' is not readable: %s", strerror(-r));
+                                         "Key 'nvram' is not readable: %s", strerror(-result));
+        req->nvram = *nvram;
         req->has_nvram = true;
         req->nvram_fd = -1;
+        return 0;
+}
+
+/* Certificate ids as section 10 of the design names them: a known id or sha256:<64 lower-case hex>. */
+static int read_certificates(sd_bus_message *msg, Request *req, sd_bus_error *error) {
+        int r;
+
+        r = read_strv(msg, "certificates", &req->certificates, error);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(id, req->certificates)
+                if (!certificate_id_is_valid(*id))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown certificate '%s' in key 'certificates' (expected a known "
+                                                 "id such as microsoft-kek-2023, or sha256: and 64 lower-case hex "
+                                                 "digits)", *id);
         return 0;
 }
 
@@ -208,7 +227,8 @@ static int read_formats(sd_bus_message *msg, Request *req, sd_bus_error *error) 
         return 0;
 }
 
-static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, sd_bus_error *error) {
+static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, int *nvram_fd,
+                              sd_bus_error *error) {
         const char *key = request_keys[k].name, *s;
         int b, r;
 
@@ -244,7 +264,9 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
         case KEY_NVRAM_TEMPLATE:
                 return read_path(msg, key, &req->nvram_template, error);
         case KEY_NVRAM:
-                return read_nvram(msg, req, error);
+                return read_nvram(msg, nvram_fd);
+        case KEY_CERTIFICATES:
+                return read_certificates(msg, req, error);
         case KEY_OFFSET:
                 return sd_bus_message_read_basic(msg, 'u', &req->offset);
         case KEY_LIMIT:
@@ -278,10 +300,10 @@ static int read_request_value(sd_bus_message *msg, RequestKey k, Request *req, s
         return 0;
 }
 
-int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error *error) {
+int bus_read_request(sd_bus_message *msg, bool list, Request *ret, int *ret_nvram_fd, sd_bus_error *error) {
         _cleanup_(request_done) Request req = {};
         bool seen[_KEY_MAX] = {};
-        int r;
+        int nvram_fd = -1, r;
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
@@ -314,7 +336,7 @@ int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error 
                 }
                 if (r < 0)
                         return r;
-                r = read_request_value(msg, k, &req, error);
+                r = read_request_value(msg, k, &req, &nvram_fd, error);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);
@@ -332,5 +354,6 @@ int bus_read_request(sd_bus_message *msg, bool list, Request *ret, sd_bus_error 
 
         *ret = req;
         req = (Request) {};
+        *ret_nvram_fd = nvram_fd;
         return 0;
 }

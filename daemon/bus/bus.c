@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include "bus-internal.h"
+#include "bus-io.h"
 #include "bus-polkit.h"
 #include "util/log.h"
 
@@ -18,6 +19,7 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
 static int on_exit_cancel_reloads(sd_event_source *s, void *userdata) {
         bus_polkit_cancel_all(userdata);
         bus_reload_cancel_all(userdata);
+        bus_io_cancel_all(userdata);
         return 0;
 }
 
@@ -57,7 +59,9 @@ static int bus_start(Bus *b) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the %s bus: %m", b->user ? "session" : "system");
 
-        r = bus_manager_add(b);
+        r = bus_io_new(b);
+        if (r >= 0)
+                r = bus_manager_add(b);
         if (r >= 0)
                 r = bus_firmware_add(b);
         if (r < 0)
@@ -111,8 +115,10 @@ Bus *bus_free(Bus *b) {
                 return NULL;
         bus_polkit_cancel_all(b);
         bus_reload_cancel_all(b);
+        bus_io_cancel_all(b);
         sd_event_source_disable_unref(b->exit_source);
         bus_path_memo_done(&b->paths);
+        template_report_cache_done(&b->templates);
         sd_bus_flush_close_unref(b->bus);
         sd_event_unref(b->event);
         free(b);

@@ -19,6 +19,8 @@
 #define BUS_ERROR_NO_MATCH BUS_NAME ".Error.NoMatch"
 #define BUS_ERROR_NO_SUCH_FIRMWARE BUS_NAME ".Error.NoSuchFirmware"
 #define BUS_ERROR_TOO_LARGE BUS_NAME ".Error.TooLarge"
+#define BUS_ERROR_TIMEOUT BUS_NAME ".Error.Timeout"
+#define BUS_ERROR_NO_SPACE BUS_NAME ".Error.NoSpace"
 
 /* No reply is larger than this: a quarter of the system bus's 32 MiB message limit (dbus-daemon and
  * dbus-broker drop a connection that sends more). A List or Describe that would be is refused with

@@ -37,16 +37,61 @@ ImageFacts *image_facts_ref(ImageFacts *f) {
 }
 
 ImageFacts *image_facts_unref(ImageFacts *f) {
-        if (f && --f->n_ref == 0)
+        if (f && --f->n_ref == 0) {
+                strv_free(f->certificates);
                 free(f);
+        }
         return NULL;
+}
+
+static bool strv_same(char * const *a, char * const *b) {
+        size_t i = 0;
+
+        for (; a && b && a[i] && b[i]; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return (!a || !a[i]) && (!b || !b[i]);
 }
 
 bool image_facts_same_content(const ImageFacts *a, const ImageFacts *b) {
         if (!a || !b)
                 return a == b;
         return a->size == b->size && streq(a->sha256, b->sha256) && a->varstore.format == b->varstore.format &&
-               a->varstore.size == b->varstore.size && a->varstore.volume_size == b->varstore.volume_size;
+               a->varstore.size == b->varstore.size && a->varstore.volume_size == b->varstore.volume_size &&
+               a->secure_boot == b->secure_boot && strv_same(a->certificates, b->certificates);
+}
+
+bool image_facts_has_certificate(const ImageFacts *f, const char *id) {
+        size_t n = strlen(id);
+
+        if (!f)
+                return false;
+        /* each is "<database>:<id>", and only PK, KEK and db are kept */
+        STRV_FOREACH(c, f->certificates) {
+                const char *colon = strchr(*c, ':');
+                if (colon && strlen(colon + 1) == n && memcmp(colon + 1, id, n) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* The Secure Boot state and certificates of a varstore, read again through fd with pread() (the head the
+ * layout came from is not enough: the variables fill the whole volume). A file whose layout has no variables
+ * is not read. Returns 0 or -ENOMEM; a store that cannot be read has no state and no certificates. */
+static int read_keys(int fd, ImageFacts *f) {
+        _cleanup_(varstore_report_freep) VarstoreReport *report = NULL;
+        int r;
+
+        if (!varstore_is_edk2(&f->varstore) && f->varstore.format != VARSTORE_JSON)
+                return 0;
+        /* expiry is not among the facts, so the date does not matter */
+        r = varstore_report_read_fd(fd, 0, &report);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        f->secure_boot = report->secure_boot;
+        return varstore_report_certificate_ids(report, &f->certificates);
 }
 
 static void evp_md_ctx_freep(EVP_MD_CTX **c) {
@@ -100,6 +145,7 @@ int image_facts_compute(int fd, const struct stat *st, ImageFacts **ret) {
         unsigned md_len = 0;
         size_t n_head = 0;
         int64_t total;
+        int r;
 
         f = image_facts_new();
         if (!f || !head)
@@ -125,6 +171,9 @@ int image_facts_compute(int fd, const struct stat *st, ImageFacts **ret) {
         /* what was read is the truth for a file that changed meanwhile; a later event brings the rest */
         f->size = hash ? (uint64_t) total : (uint64_t) st->st_size;
         f->varstore = varstore_parse(head, n_head, f->size);
+        r = read_keys(fd, f);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(f);
         return 0;
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Facts about referenced images: size, SHA-256 of the content (OpenSSL's libcrypto) and varstore layout,
- * computed once per distinct file and cached by file identity, so that an unchanged image is never read
- * twice. It reads regular files it is pointed at; it decides nothing about descriptors. */
+/* Facts about referenced images: size, SHA-256 of the content (OpenSSL's libcrypto), varstore layout and, for
+ * a varstore, its Secure Boot state and certificates, computed once per distinct file and cached by file
+ * identity, so that an unchanged image is never read twice. It reads regular files it is pointed at; it
+ * decides nothing about descriptors. */
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "efi/varstore-report.h"
 #include "efi/varstore.h"
 
 /* What identifies one version of a file: a rebuild re-reads a descriptor, or hashes an image, only when
@@ -33,6 +35,13 @@ typedef struct ImageFacts {
         uint64_t size;
         char sha256[65];                /* lower-case hex, "" when not hashed (too large) */
         Varstore varstore;              /* the layout of its head */
+
+        /* What its variables say (DESIGN section 10), read only for a layout with variables (edk2, JSON):
+         * the nvram-template-secure-boot and nvram-template-certificates keys of the firmware it is the
+         * template of. */
+        SecureBootState secure_boot;    /* SECURE_BOOT_UNKNOWN: no variables could be read */
+        char **certificates;            /* "PK:<id>", "KEK:<id>", "db:<id>" in store order, each once; NULL
+                                         * when none (owned) */
 } ImageFacts;
 
 /* Facts that were not computed here (a client decoding the daemon's answer). NULL on ENOMEM. */
@@ -47,8 +56,13 @@ static inline void image_facts_unrefp(ImageFacts **f) {
  * layout. A touched file (new mtime, same bytes) is the same. */
 bool image_facts_same_content(const ImageFacts *a, const ImageFacts *b) _pure_;
 
-/* Reads fd from its current offset to its end, hashing it and parsing its head; st is its fstat(). A file
- * larger than IMAGE_HASH_SIZE_MAX is not hashed: only its head is read. Returns 0 and new facts, or a negative
+/* Whether PK, KEK or db of the image (a varstore) holds the certificate called id (a known id, or
+ * sha256:<hex>): what the certificates request key asks of a template. False for NULL. */
+bool image_facts_has_certificate(const ImageFacts *f, const char *id) _pure_;
+
+/* Reads fd from its current offset to its end, hashing it and parsing its head, then, when the head is a
+ * varstore with variables, its Secure Boot state and certificates (with pread(), so fd must be seekable); st
+ * is its fstat(). A file larger than IMAGE_HASH_SIZE_MAX is not hashed: only its head is read. Returns 0 and new facts, or a negative
  * errno of read(), -EIO when OpenSSL fails, -ENOMEM. */
 int image_facts_compute(int fd, const struct stat *st, ImageFacts **ret);
 

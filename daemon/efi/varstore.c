@@ -157,10 +157,29 @@ Varstore varstore_parse(const uint8_t *head, size_t n, uint64_t file_size) {
         return v;
 }
 
+ssize_t varstore_pread(int fd, void *buf, size_t n, uint64_t offset) {
+        size_t done = 0;
+
+        while (done < n) {
+                ssize_t k = pread(fd, (uint8_t *) buf + done, n - done, (off_t) (offset + done));
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                done += (size_t) k;
+        }
+        return (ssize_t) done;
+}
+
 int varstore_read_fd(int fd, Varstore *ret) {
         _cleanup_(freep) uint8_t *head = NULL;
         struct stat st;
-        size_t want, n = 0;
+        size_t want, n;
+        ssize_t k;
 
         if (fstat(fd, &st) < 0)
                 return -errno;
@@ -170,18 +189,10 @@ int varstore_read_fd(int fd, Varstore *ret) {
         head = malloc(want ?: 1);
         if (!head)
                 return -ENOMEM;
-        while (n < want) {
-                ssize_t k = pread(fd, head + n, want - n, (off_t) n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)     /* shrank since the fstat: what was read is the file */
-                        break;
-                n += (size_t) k;
-        }
+        k = varstore_pread(fd, head, want, 0);
+        if (k < 0)
+                return (int) k;
+        n = (size_t) k;         /* less than wanted: the file shrank since the fstat, and what was read is it */
         /* a file that is not readable at all must not pass for an empty one */
         if (want == 0 && pread(fd, head, 1, 0) < 0)
                 return -errno;

@@ -50,6 +50,10 @@ Varstore varstore_parse(const uint8_t *head, size_t n, uint64_t file_size);
  * Returns 0, -EBADFD when fd is not a regular file, or the negative errno of fstat()/pread(). */
 int varstore_read_fd(int fd, Varstore *ret);
 
+/* Reads up to n bytes at offset with pread(), again after a short read or EINTR, until the file ends. Returns
+ * the number of bytes read, or the negative errno of pread(). */
+ssize_t varstore_pread(int fd, void *buf, size_t n, uint64_t offset);
+
 /* The fit rule: the same size (virtual size for qcow2) and, where both are edk2 volumes, the same format
  * and volume length. Returns whether store fits template. */
 bool varstore_fits(const Varstore *store, const Varstore *template) _pure_;

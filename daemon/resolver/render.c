@@ -148,7 +148,8 @@ static int gen_problem_strings(yajl_gen g, const Entry *e) {
         return r ?: gen_array_close(g);
 }
 
-/* The facts of the image and of the template (DESIGN section 5): sizes, digests, the template's layout. */
+/* The facts of the image and of the template (DESIGN section 5): sizes, digests, the template's layout and
+ * keys. */
 static int gen_image_facts(yajl_gen g, const Entry *e) {
         const ImageFacts *image = e->image.facts, *vars = e->vars.facts;
         int r = gen_key_string(g, "state", entry_state_name(e));
@@ -159,7 +160,10 @@ static int gen_image_facts(yajl_gen g, const Entry *e) {
         r = r ?: gen_key_string(g, "nvram-template-sha256", vars ? vars->sha256 : "");
         r = r ?: gen_key_string(g, "varstore-format",
                                 vars ? varstore_format_to_string(vars->varstore.format) : "");
-        return r ?: gen_key_uint(g, "varstore-size", vars ? vars->varstore.volume_size : 0);
+        r = r ?: gen_key_uint(g, "varstore-size", vars ? vars->varstore.volume_size : 0);
+        r = r ?: gen_key_string(g, "nvram-template-secure-boot",
+                                vars ? secure_boot_state_to_string(vars->secure_boot) : "");
+        return r ?: gen_key_strv(g, "nvram-template-certificates", vars ? vars->certificates : NULL);
 }
 
 int render_entry(yajl_gen g, const Entry *e, uint64_t generation) {

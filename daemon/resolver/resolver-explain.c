@@ -129,7 +129,7 @@ int resolver_explain_foreach(const Catalogue *c, const Request *req, ResolverVer
         if (!req->has_architecture)
                 return -EINVAL;
 
-        match_context_init(c, req, &w.ctx);
+        r = match_context_init(c, req, &w.ctx);
         for (size_t i = 0; i < c->n_entries && r >= 0; i++) {
                 const Entry *e = &c->entries[i];
 
@@ -140,6 +140,7 @@ int resolver_explain_foreach(const Catalogue *c, const Request *req, ResolverVer
                 for (size_t k = 0; r >= 0 && e->shadowed && e->shadowed[k]; k++)
                         r = hidden_verdict(&w, e);
         }
+        match_context_done(&w.ctx);
         return r < 0 ? r : 0;
 }
 

@@ -20,11 +20,18 @@ typedef struct PathKey {
 typedef struct MatchContext {
         PathKey executable, nvram_template;
         const char *expanded[_ARCH_MAX];        /* what the requested machine is an alias of, per architecture */
+        /* the request's unknown features, sorted (borrowed from it), so that a descriptor's few names are
+         * looked up in them rather than each of a thousand names in a descriptor's: every required one, and
+         * of the forbidden only those some valid descriptor of the catalogue has (the rest reject nothing) */
+        const char **required, **forbidden;
+        size_t n_required, n_forbidden;
 } MatchContext;
 
 /* Looks up what a request needs once for matching many entries: its paths (unless request_look_up_paths()
- * was called) and what its machine is an alias of on each architecture. */
-void match_context_init(const Catalogue *c, const Request *req, MatchContext *ret);
+ * was called), what its machine is an alias of on each architecture, and which of its unknown features can
+ * matter. Returns 0 or -ENOMEM; match_context_done() frees it either way. */
+int match_context_init(const Catalogue *c, const Request *req, MatchContext *ret);
+void match_context_done(MatchContext *ctx);
 
 /* Whether the entry satisfies the request, with every unmet condition appended to reasons when it is not
  * NULL (see resolver_match()). Returns 1 for a match, 0 for none, -ENOMEM. */

@@ -82,7 +82,42 @@ void request_done(Request *r) {
         strv_free(r->exclude);
         free(r->executable);
         free(r->nvram_template);
+        strv_free(r->certificates);
         *r = (Request) {};
+}
+
+/* Adds a copy of name to a sorted list unless it is there: a thousand names cost n log n comparisons to take
+ * in, not n^2. Returns 0 or -ENOMEM. */
+static int sorted_strv_add(char ***l, size_t *n_l, const char *name) {
+        size_t n = *n_l, lo = 0, hi = n;
+        char **t, *copy;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp((*l)[mid], name);
+
+                if (c == 0)
+                        return 0;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        /* room for n + 1 names and the NULL, grown whenever n + 1 is a power of two */
+        t = ((n + 1) & n) ? *l : realloc(*l, (n + 1) * 2 * sizeof(char *));
+        if (!t) {
+                free(copy);
+                return -ENOMEM;
+        }
+        memmove(&t[lo + 1], &t[lo], (n - lo) * sizeof(char *));
+        t[lo] = copy;
+        t[n + 1] = NULL;
+        *l = t;
+        (*n_l)++;
+        return 0;
 }
 
 int request_set_feature(Request *r, const char *name, bool want) {
@@ -94,9 +129,8 @@ int request_set_feature(Request *r, const char *name, bool want) {
                 r->features_forbidden = want ? r->features_forbidden & ~bit : r->features_forbidden | bit;
                 return 0;
         }
-        if (strv_contains(want ? r->unknown_required : r->unknown_forbidden, name))
-                return 0;
-        return strv_extend(want ? &r->unknown_required : &r->unknown_forbidden, name);
+        return want ? sorted_strv_add(&r->unknown_required, &r->n_unknown_required, name) :
+                      sorted_strv_add(&r->unknown_forbidden, &r->n_unknown_forbidden, name);
 }
 
 char *request_to_string(const Request *r, RequestKind kind) {
@@ -133,17 +167,19 @@ char *request_to_string(const Request *r, RequestKind kind) {
                 _cleanup_(freep) char *layout = varstore_to_string(&r->nvram);
                 strbuf_printf(&b, " nvram=(%s)", strna(layout));
         }
+        STRV_FOREACH(id, r->certificates)
+                strbuf_printf(&b, " certificate=%s", *id);
         return strbuf_steal(&b);
 }
 
-static RequestPath request_path_look_up(const Catalogue *c, const char *path) {
+RequestPath request_path_find(const char *root, const char *path) {
         RequestPath found = {};
         struct stat st;
         int root_fd;
 
         if (!path)
                 return found;
-        root_fd = chase_root_open(c->root);
+        root_fd = chase_root_open(root);
         if ((root_fd >= 0 || root_fd == AT_FDCWD) && chase_stat(root_fd, path, &st) >= 0)
                 found = (RequestPath) { .exists = true, .dev = st.st_dev, .ino = st.st_ino };
         chase_root_close(root_fd);
@@ -151,8 +187,8 @@ static RequestPath request_path_look_up(const Catalogue *c, const char *path) {
 }
 
 void request_look_up_paths(Request *r, const Catalogue *c) {
-        r->executable_found = request_path_look_up(c, r->executable);
-        r->nvram_template_found = request_path_look_up(c, r->nvram_template);
+        r->executable_found = request_path_find(c->root, r->executable);
+        r->nvram_template_found = request_path_find(c->root, r->nvram_template);
         r->paths_looked_up = true;
 }
 
@@ -160,17 +196,69 @@ static void path_key_init(const char *path, const RequestPath *found, PathKey *r
         *ret = (PathKey) { .path = path, .exists = found->exists, .dev = found->dev, .ino = found->ino };
 }
 
-void match_context_init(const Catalogue *c, const Request *req, MatchContext *ret) {
+static int string_ptr_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+/* Whether name is in a sorted list (which may be NULL when n is 0). */
+static bool sorted_contains(const char * const *l, size_t n, const char *name) {
+        return n > 0 && bsearch(&name, l, n, sizeof(char *), string_ptr_compare);
+}
+
+/* The names of l, sorted and unique, leaving out those that no valid descriptor of c has when only_present.
+ * request_set_feature() keeps them sorted; a request made otherwise is sorted here. */
+static int sorted_names(const Catalogue *c, char * const *l, bool only_present, const char ***ret, size_t *ret_n) {
+        size_t n = 0, k = 0, n_present = strv_length(c->features);
+        bool sorted = true;
+        const char **v;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (!l || !l[0])
+                return 0;
+        v = calloc(strv_length(l), sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        STRV_FOREACH(s, l)
+                if (!only_present || sorted_contains((const char * const *) c->features, n_present, *s)) {
+                        sorted = sorted && (n == 0 || strcmp(v[n - 1], *s) < 0);
+                        v[n++] = *s;
+                }
+        if (!sorted) {
+                qsort(v, n, sizeof(char *), string_ptr_compare);
+                for (size_t i = 0; i < n; i++)
+                        if (k == 0 || !streq(v[k - 1], v[i]))
+                                v[k++] = v[i];
+                n = k;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int match_context_init(const Catalogue *c, const Request *req, MatchContext *ret) {
         RequestPath executable = req->executable_found, vars = req->nvram_template_found;
 
+        *ret = (MatchContext) {};
         if (!req->paths_looked_up) {
-                executable = request_path_look_up(c, req->executable);
-                vars = request_path_look_up(c, req->nvram_template);
+                executable = request_path_find(c->root, req->executable);
+                vars = request_path_find(c->root, req->nvram_template);
         }
         path_key_init(req->executable, &executable, &ret->executable);
         path_key_init(req->nvram_template, &vars, &ret->nvram_template);
         for (int a = 0; a < _ARCH_MAX; a++)
                 ret->expanded[a] = req->machine ? machine_alias_lookup(req->machines, req->machine, a) : NULL;
+        if (sorted_names(c, req->unknown_required, false, &ret->required, &ret->n_required) < 0 ||
+            sorted_names(c, req->unknown_forbidden, true, &ret->forbidden, &ret->n_forbidden) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+void match_context_done(MatchContext *ctx) {
+        free(ctx->required);
+        free(ctx->forbidden);
+        ctx->required = ctx->forbidden = NULL;
+        ctx->n_required = ctx->n_forbidden = 0;
 }
 
 static bool path_key_matches(const PathKey *k, const char *path, const FileCheck *f) {
@@ -245,7 +333,69 @@ static bool format_ok(const Descriptor *d, uint32_t formats) {
         return d->mode != FLASH_MODE_SPLIT || (formats & (1U << d->nvram_template.format));
 }
 
-static int match_features(const Descriptor *d, const Request *req, char ***reasons) {
+/* Appends "name:detail" for each of names, and once the list is full only counts them, in O(1) for the rest
+ * (a thousand unknown features would otherwise cost a thousand allocations for each descriptor). */
+static int reject_names(char ***reasons, const char *name, const char * const *names, size_t n) {
+        size_t i = 0;
+        int r;
+
+        for (; i < n && strv_length(*reasons) < RESOLVER_REASONS_MAX; i++) {
+                r = reason(reasons, name, names[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (i < n) {
+                size_t k = strv_length(*reasons);
+                char *more = strdup_printf("%zu" MORE_SUFFIX, reasons_left_out(*reasons, k) + (n - i));
+
+                if (!more)
+                        return -ENOMEM;
+                free((*reasons)[k - 1]);
+                (*reasons)[k - 1] = more;
+        }
+        return 0;
+}
+
+/* Unknown features: what a request names but this build does not know, set against the few names of a
+ * descriptor. A descriptor's names are looked up in the request's sorted lists, never the other way round:
+ * the cost follows the descriptor, not the thousand names a caller may send. */
+static int match_unknown_features(const Descriptor *d, const MatchContext *ctx, char ***reasons) {
+        size_t n_unknown = strv_length(d->features) - (size_t) __builtin_popcountll(d->feature_mask);
+        size_t present = 0;
+        int r;
+
+        if (n_unknown > 0 && ctx->n_required + ctx->n_forbidden > 0)
+                STRV_FOREACH(f, d->features)
+                        present += sorted_contains(ctx->required, ctx->n_required, *f);
+        if (present < ctx->n_required) {
+                if (!reasons)
+                        return 0;
+                if (present == 0)       /* every one is missing: no lookup at all */
+                        r = reject_names(reasons, "feature-missing", ctx->required, ctx->n_required);
+                else {
+                        const char *missing[RESOLVER_REASONS_MAX];
+                        size_t n = 0;
+
+                        for (size_t i = 0; i < ctx->n_required && n < RESOLVER_REASONS_MAX; i++)
+                                if (!strv_contains(d->features, ctx->required[i]))
+                                        missing[n++] = ctx->required[i];
+                        r = reject_names(reasons, "feature-missing", missing, n);
+                        if (r >= 0 && n == RESOLVER_REASONS_MAX)        /* the rest, counted */
+                                r = reject_names(reasons, "feature-missing", ctx->required,
+                                                 ctx->n_required - present - n);
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (n_unknown == 0 || ctx->n_forbidden == 0)
+                return 1;
+        STRV_FOREACH(f, d->features)
+                if (sorted_contains(ctx->forbidden, ctx->n_forbidden, *f))
+                        REJECT("feature-forbidden", *f);
+        return 1;
+}
+
+static int match_features(const Descriptor *d, const Request *req, const MatchContext *ctx, char ***reasons) {
         uint64_t missing = req->features_required & ~d->feature_mask;
         uint64_t forbidden = req->features_forbidden & d->feature_mask;
 
@@ -255,30 +405,7 @@ static int match_features(const Descriptor *d, const Request *req, char ***reaso
                 if (forbidden & (UINT64_C(1) << f))
                         REJECT("feature-forbidden", feature_to_string(f));
         }
-        /* up to a thousand unknown names: once the list is full, they are only counted, in O(1) each */
-        bool full = reasons && strv_length(*reasons) >= RESOLVER_REASONS_MAX;
-        size_t skipped = 0;
-        for (int forbid = 0; forbid < 2; forbid++)
-                STRV_FOREACH(s, forbid ? req->unknown_forbidden : req->unknown_required) {
-                        if (strv_contains(d->features, *s) != forbid)
-                                continue;
-                        if (full) {
-                                skipped++;
-                                continue;
-                        }
-                        REJECT(forbid ? "feature-forbidden" : "feature-missing", *s);
-                        full = strv_length(*reasons) >= RESOLVER_REASONS_MAX;
-                }
-        if (skipped > 0) {
-                size_t n = strv_length(*reasons);
-                char *more = strdup_printf("%zu" MORE_SUFFIX, reasons_left_out(*reasons, n) + skipped);
-
-                if (!more)
-                        return -ENOMEM;
-                free((*reasons)[n - 1]);
-                (*reasons)[n - 1] = more;
-        }
-        return 1;
+        return match_unknown_features(d, ctx, reasons);
 }
 
 int match_entry(const Entry *e, const Request *req, RequestKind kind, const MatchContext *ctx,
@@ -301,7 +428,7 @@ int match_entry(const Entry *e, const Request *req, RequestKind kind, const Matc
                 REJECT("format", NULL);
         if (req->has_smm && !req->smm && descriptor_has_feature(d, FEATURE_REQUIRES_SMM))
                 REJECT("requires-smm", NULL);
-        r = match_features(d, req, reasons);
+        r = match_features(d, req, ctx, reasons);
         if (r <= 0)
                 return r;
         if (strv_contains(req->exclude, e->name))
@@ -312,6 +439,10 @@ int match_entry(const Entry *e, const Request *req, RequestKind kind, const Matc
                 REJECT("path", NULL);
         if (req->has_nvram && !nvram_fits(e, &req->nvram))
                 REJECT("nvram-layout", NULL);
+        /* no template holds nothing: each id is missing */
+        STRV_FOREACH(id, req->certificates)
+                if (!image_facts_has_certificate(e->vars.facts, *id))
+                        REJECT("certificate-missing", *id);
         /* a machine is only judged among targets of the right architecture: no double reason */
         if (req->has_architecture && req->machine) {
                 if ((d->architecture_mask & ARCH_BIT(req->architecture)) &&
@@ -334,16 +465,15 @@ int match_entry(const Entry *e, const Request *req, RequestKind kind, const Matc
 }
 
 int resolver_match(const Catalogue *c, const Entry *e, const Request *req, RequestKind kind, char ***reasons) {
-        MatchContext ctx;
+        _cleanup_(match_context_done) MatchContext ctx = {};
+        int r;
 
         if (e->state != ENTRY_VALID)
                 return 0;
-        match_context_init(c, req, &ctx);
+        r = match_context_init(c, req, &ctx);
+        if (r < 0)
+                return r;
         return match_entry(e, req, kind, &ctx, reasons);
-}
-
-static int string_ptr_compare(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
 /* A feature no valid descriptor has cannot be required: answer without walking the index. */
@@ -460,15 +590,18 @@ static const Entry *candidates_next(Candidates *w, const Catalogue *c) {
 }
 
 int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret) {
-        MatchContext ctx;
+        _cleanup_(match_context_done) MatchContext ctx = {};
         Candidates w;
+        int r;
 
         if (!req->has_architecture)
                 return -EINVAL;
         if (requires_absent_feature(c, req))
                 return 0;
 
-        match_context_init(c, req, &ctx);
+        r = match_context_init(c, req, &ctx);
+        if (r < 0)
+                return r;
         candidates_init(&w, c, req, &ctx, REQUEST_RESOLVE);
         for (const Entry *e; (e = candidates_next(&w, c));)
                 if (e->state == ENTRY_VALID && match_entry(e, req, REQUEST_RESOLVE, &ctx, NULL) > 0) {
@@ -490,19 +623,21 @@ static bool filter_includes(const Entry *e, const Request *req, const MatchConte
 }
 
 int resolver_filter(const Catalogue *c, const Request *req, ResolverFilterFunc f, void *userdata) {
-        MatchContext ctx;
+        _cleanup_(match_context_done) MatchContext ctx = {};
         Candidates w;
         int r;
 
         if (requires_absent_feature(c, req) && !req->include_invalid && !req->include_masked &&
             !req->include_shadowed)
                 return 0;
-        match_context_init(c, req, &ctx);
+        r = match_context_init(c, req, &ctx);
+        if (r < 0)
+                return r;
         candidates_init(&w, c, req, &ctx, REQUEST_FILTER);
         for (const Entry *e; (e = candidates_next(&w, c));) {
                 r = f(e, filter_includes(e, req, &ctx), userdata);
-                if (r < 0)
-                        return r;
+                if (r != 0)     /* an error, or a full page: the walk ends */
+                        return r < 0 ? r : 0;
         }
         return 0;
 }

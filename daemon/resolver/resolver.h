@@ -32,8 +32,9 @@ typedef struct Request {
         bool check_files;
         uint64_t features_required;     /* known features, 1 << Feature */
         uint64_t features_forbidden;
-        char **unknown_required;        /* feature names this build does not know */
+        char **unknown_required;        /* feature names this build does not know, sorted */
         char **unknown_forbidden;
+        size_t n_unknown_required, n_unknown_forbidden;
         char **exclude;                 /* basenames */
         char *executable;               /* compared after resolving symlinks */
         char *nvram_template;
@@ -41,6 +42,7 @@ typedef struct Request {
         Varstore nvram;                 /* its layout */
         int nvram_fd;                   /* the client's open varstore, to pass on; only when has_nvram (the
                                          * daemon keeps none: -1) */
+        char **certificates;            /* ids the template must hold in PK, KEK or db (known or sha256:) */
         /* those two as found on disk, when request_look_up_paths() was called: then matching many entries
          * does not look them up again for each */
         bool paths_looked_up;
@@ -60,6 +62,11 @@ void request_done(Request *r);
 /* Looks up executable and nvram-template once, with stat() below the catalogue's root, for a request that
  * will be matched against many entries (List). */
 void request_look_up_paths(Request *r, const Catalogue *c);
+
+/* One requested path looked up with stat() below root (NULL: /), the way request_look_up_paths() does: for a
+ * caller that does it elsewhere (off the event loop) and sets the Request's *_found and paths_looked_up. It
+ * may block for as long as the file system takes. Returns what was found. */
+RequestPath request_path_find(const char *root, const char *path);
 
 /* Sets a feature requirement by name: true = must have, false = must not have. Returns 0 or -ENOMEM. */
 int request_set_feature(Request *r, const char *name, bool want);
@@ -100,8 +107,8 @@ int resolver_resolve(const Catalogue *c, const Request *req, const Entry **ret);
 typedef int (*ResolverFilterFunc)(const Entry *e, bool included, void *userdata);
 
 /* The List walk: with an architecture and without include-* keys, only the entries the indexes hold for it
- * (and for the machine type, when one is given) are visited; otherwise every entry. Returns 0, or the first
- * negative value f returned. */
+ * (and for the machine type, when one is given) are visited; otherwise every entry. f returns a positive
+ * value to end the walk (a full page). Returns 0, or the first negative value f returned. */
 int resolver_filter(const Catalogue *c, const Request *req, ResolverFilterFunc f, void *userdata);
 
 typedef enum VerdictKind {

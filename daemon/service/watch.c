@@ -40,6 +40,7 @@ struct Watch {
         bool dead;                      /* no inotify instance: nothing is watched */
         bool stop;
         char *test_limit_file;          /* $FWREGISTRYD_TEST_INOTIFY_LIMIT: while it exists, act as at a limit */
+        char *test_pause_file;          /* $FWREGISTRYD_TEST_WATCH_PAUSE: while it exists, read no events */
 
         /* the thread's own */
         char **watched;
@@ -129,6 +130,24 @@ static bool test_limit(Watch *w, const char *which) {
         (void) !read(fd, buf, sizeof(buf) - 1);
         close(fd);
         return strstr(buf, which);
+}
+
+/* For the test suite: while the file exists, the thread reads no events, as if it were not scheduled for that
+ * long, so that they pile up in the kernel's queue until it overflows. "FILE.paused" exists while it waits. */
+static void test_pause(Watch *w) {
+        _cleanup_(freep) char *ack = NULL;
+        int fd;
+
+        if (!w->test_pause_file || access(w->test_pause_file, F_OK) < 0)
+                return;
+        ack = strdup_printf("%s.paused", w->test_pause_file);
+        fd = ack ? open(ack, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+        if (fd >= 0)
+                close(fd);
+        while (access(w->test_pause_file, F_OK) == 0)
+                (void) usleep(10 * 1000);
+        if (ack)
+                (void) unlink(ack);
 }
 
 static bool watch_directory(Watch *w, const char *dir) {
@@ -258,7 +277,9 @@ static void report_gone(Watch *w, const struct inotify_event *ev, const char *pa
         report(w, copy, NULL, ev->mask | IN_IGNORED);
 }
 
-/* libinotifytools creates its inotify fd without IN_CLOEXEC and does not say which fd it is: find it. */
+/* libinotifytools creates its inotify fd without IN_CLOEXEC and does not say which fd it is. Other inotify fds
+ * may come before it (the QEMU binaries' watch), so none is taken for it: every inotify fd of the process is
+ * made close-on-exec, which the others already are. Returns 0, -ENOENT when there is none, or the first error. */
 static int inotify_fd_set_cloexec(void) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
@@ -266,7 +287,7 @@ static int inotify_fd_set_cloexec(void) {
 
         if (!d)
                 return -errno;
-        while (r == -ENOENT && (de = readdir(d))) {
+        while ((de = readdir(d))) {
                 char path[64], target[64];
                 ssize_t n;
                 int fd;
@@ -281,7 +302,11 @@ static int inotify_fd_set_cloexec(void) {
                 target[n] = 0;
                 if (!streq(target, "anon_inode:inotify"))
                         continue;
-                r = fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+                if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+                        if (r >= 0 || r == -ENOENT)
+                                r = -errno;
+                } else if (r == -ENOENT)
+                        r = 0;
         }
         closedir(d);
         return r;
@@ -321,6 +346,7 @@ static void *watch_thread(void *userdata) {
         wake_wd = inotifytools_wd_from_filename(wake_path);
 
         for (bool running = handle_wake(w); running;) {
+                test_pause(w);
                 struct inotify_event *ev = inotifytools_next_events(-1, 1);
 
                 if (!ev) {
@@ -338,6 +364,11 @@ static void *watch_thread(void *userdata) {
                 }
                 if (ev->mask & IN_Q_OVERFLOW) {
                         report(w, NULL, NULL, IN_Q_OVERFLOW);
+                        /* the queue was full, and the pipe's IN_MODIFY may be among the events it dropped: a
+                         * new watch set, or the order to stop, would then wait for ever. The overflow event
+                         * is the last of a full queue, so what the loop asked before it is seen now, and what
+                         * it asks after wakes us again. */
+                        running = handle_wake(w);
                         continue;
                 }
                 const char *path = inotifytools_filename_from_wd(ev->wd);
@@ -394,6 +425,12 @@ int watch_new(sd_event *event, WatchHandler handler, void *userdata, Watch **ret
                 if (!w->test_limit_file)
                         return -ENOMEM;
         }
+        const char *pause = getenv("FWREGISTRYD_TEST_WATCH_PAUSE");
+        if (pause) {
+                w->test_pause_file = strdup(pause);
+                if (!w->test_pause_file)
+                        return -ENOMEM;
+        }
 
         w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->event_fd < 0)
@@ -437,6 +474,7 @@ Watch *watch_free(Watch *w) {
         strv_free(w->errors);
         strv_free(w->failed);
         free(w->test_limit_file);
+        free(w->test_pause_file);
         pthread_cond_destroy(&w->applied);
         pthread_mutex_destroy(&w->lock);
         free(w);

@@ -32,7 +32,7 @@ from gi.repository import Gio, GLib  # noqa: E402
 
 __all__ = ['Client', 'Firmware', 'Target', 'FirmwareList', 'Verdict', 'Explanation', 'Change', 'Status',
            'Subscription', 'Error', 'NoMatch', 'InvalidRequest', 'NotRunning', 'NoSuchFirmware', 'AccessDenied',
-           'TooLarge']
+           'TooLarge', 'Timeout', 'NoSpace', 'Varstore', 'Certificate', 'BootEntry', 'Variable', 'Conversion']
 
 BUS_NAME = 'io.github.fwregistryd.FirmwareRegistry1'
 MANAGER_PATH = '/io/github/fwregistryd/FirmwareRegistry1'
@@ -99,7 +99,17 @@ class TooLarge(Error):
     """The reply would exceed the daemon's bound: page through :meth:`Client.list` with offset and limit."""
 
 
+class Timeout(Error):
+    """A file handed to the daemon did not answer in time (a hung FUSE or NFS mount): nobody else waited."""
+
+
+class NoSpace(Error):
+    """The variables do not fit the target template's store; the message says how many bytes each side has."""
+
+
 _ERRORS = {
+    BUS_NAME + '.Error.Timeout': Timeout,
+    BUS_NAME + '.Error.NoSpace': NoSpace,
     'org.freedesktop.DBus.Error.InvalidArgs': InvalidRequest,
     BUS_NAME + '.Error.NoMatch': NoMatch,
     BUS_NAME + '.Error.NoSuchFirmware': NoSuchFirmware,
@@ -194,6 +204,12 @@ class Firmware:
     varstore_format: str = ''
     """The template's varstore layout (``edk2-authenticated``, ``edk2``, ``blank``, ``json``, ``qcow2``)."""
     varstore_size: int = 0
+    nvram_template_secure_boot: str = ''
+    """What the template's variables set up: ``enforcing``, ``disabled``, ``setup-mode``, or empty when it has no
+    variables to read (or there is no template)."""
+    nvram_template_certificates: typing.Tuple[str, ...] = ()
+    """The certificates in the template's PK, KEK and db, as ``PK:<id>``, ``KEK:<id>``, ``db:<id>``: a known id
+    (``microsoft-kek-2023``) or ``sha256:<hex>`` of the certificate."""
     object_path: str = ''
     """The descriptor's D-Bus object ("/" for shadowed files, which have none)."""
 
@@ -287,6 +303,102 @@ class Status:
     """Empty when the daemon is older than this property."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Certificate:
+    """An X.509 certificate in a varstore's PK, KEK, db or dbx."""
+    database: str
+    id: str                 # a known id ('microsoft-kek-2023'), or 'sha256:<hex>'
+    subject: str
+    issuer: str
+    serial: str
+    not_before: int         # seconds since the epoch
+    not_after: int
+    sha256: str
+    owner: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BootEntry:
+    number: int
+    description: str
+    active: bool
+    device_path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Variable:
+    name: str
+    guid: str
+    attributes: int
+    size: int
+
+
+def _from_keys(cls, d):
+    return cls(**{f.name: d.get(f.name.replace('_', '-'), f.default if f.default is not dataclasses.MISSING
+                                else None) for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class Varstore:
+    """What a VM's varstore holds: :meth:`Client.inspect_varstore`'s answer (InspectVarstore's report)."""
+    format: str
+    size: int
+    varstore_size: int
+    secure_boot: str        # 'enforcing', 'disabled', 'setup-mode', or '' when there were no variables
+    certificates: typing.Tuple[Certificate, ...]
+    hashes: typing.Dict[str, int]
+    boot_order: typing.Tuple[int, ...]
+    boot_entries: typing.Tuple[BootEntry, ...]
+    variables: typing.Tuple[Variable, ...]
+    fits: typing.Tuple[str, ...]        # names of the firmware whose template it fits, rank order
+    warnings: typing.Tuple[str, ...]
+    problems: typing.Tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(format=d.get('format', ''), size=d.get('size', 0), varstore_size=d.get('varstore-size', 0),
+                   secure_boot=d.get('secure-boot', ''),
+                   certificates=tuple(_from_keys(Certificate, c) for c in d.get('certificates', [])),
+                   hashes=dict(d.get('hashes', {})), boot_order=tuple(d.get('boot-order', [])),
+                   boot_entries=tuple(_from_keys(BootEntry, b) for b in d.get('boot-entries', [])),
+                   variables=tuple(Variable(*v) for v in d.get('variables', [])),
+                   fits=tuple(_name_of(p) for p in d.get('fits', [])), warnings=tuple(d.get('warnings', [])),
+                   problems=tuple(d.get('problems', [])))
+
+    def has_certificate(self, id, databases=('PK', 'KEK', 'db')):
+        """Whether one of those databases holds the certificate called id."""
+        return any(c.id == id and c.database in databases for c in self.certificates)
+
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    """:meth:`Client.convert_varstore`'s answer: the firmware whose template the new store has, and what
+    changed."""
+    firmware: str
+    carried: int
+    added_certificates: typing.Tuple[str, ...]
+    dropped: typing.Tuple[str, ...]
+    bytes_used: int
+    bytes_free: int
+    warnings: typing.Tuple[str, ...]    # 'pcr7-changes' when PK, KEK, db or dbx changed
+
+
+def _name_of(path):
+    """A firmware object path back to its descriptor's name."""
+    if not path.startswith(FIRMWARE_PREFIX):
+        return path
+    encoded = path[len(FIRMWARE_PREFIX):]
+    return re.sub(r'_([0-9a-f]{2})', lambda m: chr(int(m.group(1), 16)), encoded)
+
+
+def _fd_of(value, what):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hasattr(value, 'fileno'):
+        return value.fileno()
+    raise TypeError(f'{what} takes an open file or a file descriptor')
+
+
 # ---- requests ----------------------------------------------------------------------------------------------
 
 def _str(key, value):
@@ -328,7 +440,7 @@ def _uint(key, value):
 _REQUEST_KEYS = {
     'architecture': _str, 'machine': _str, 'interface': _str, 'features': _features, 'device': _str,
     'mode': _str, 'formats': _strv, 'smm': _bool, 'check_files': _bool, 'exclude': _strv,
-    'executable': _path, 'nvram_template': _path,
+    'executable': _path, 'nvram_template': _path, 'certificates': _strv,
 }
 _LIST_KEYS = {'include_invalid': _bool, 'include_masked': _bool, 'include_shadowed': _bool,
               'offset': _uint, 'limit': _uint}
@@ -424,8 +536,9 @@ class Client:
         Keyword arguments are the request keys: ``architecture`` (required), ``machine``, ``interface``,
         ``features`` (a dict of name to bool: True must have, False must not have), ``device``, ``mode``,
         ``formats``, ``smm``, ``check_files``, ``exclude``, ``executable``, ``nvram_template`` (relative paths
-        are made absolute), and ``nvram``: an open file (or fd) of the VM's existing varstore, so that only
-        firmware whose template has the same layout matches.
+        are made absolute), ``certificates`` (ids the template must hold in PK, KEK or db:
+        ``["microsoft-kek-2023"]``), and ``nvram``: an open file (or fd) of the VM's existing varstore, so that
+        only firmware whose template has the same layout matches.
 
         Returns a :class:`Firmware`; raises :class:`NoMatch` (with the reasons), :class:`InvalidRequest`,
         :class:`NotRunning`.
@@ -436,6 +549,47 @@ class Client:
         except NoMatch as e:
             raise NoMatch(e.message, e.dbus_name, self._explain_quietly(architecture, request)) from None
         return Firmware.from_dict(result, path)
+
+    def inspect_varstore(self, file):
+        """What a VM's varstore holds: Secure Boot state, certificates, boot entries, warnings, the firmware it
+        fits. ``file`` is an open file, a file descriptor, or a path (opened here, read-only): the daemon reads
+        it through the descriptor, never by name.
+
+        Returns a :class:`Varstore`; raises :class:`Timeout` when the file does not answer,
+        :class:`InvalidRequest` when it is not a regular file.
+        """
+        if isinstance(file, (str, os.PathLike)):
+            with open(file, 'rb') as f:
+                return self.inspect_varstore(f)
+        fds = Gio.UnixFDList.new()
+        index = fds.append(_fd_of(file, 'inspect_varstore()'))
+        (report,) = self._call('InspectVarstore', GLib.Variant('(h)', (index,)), '(a{sv})', fds)
+        return Varstore.from_dict(report)
+
+    def convert_varstore(self, source, target, *, keys='keep', architecture, **request):
+        """A new varstore for the firmware the request resolves to, with the variables of ``source``, written
+        into ``target``: an empty regular file opened for writing. ``keys`` is 'keep' (the source's Secure Boot
+        keys), 'template' (the template's) or 'add-missing' (the source's, plus the 2023 successors of the
+        certificates it trusts and the template's dbx entries it lacks). Request keyword arguments as for
+        :meth:`resolve`, but for ``nvram``.
+
+        Returns a :class:`Conversion`; raises :class:`NoSpace`, :class:`NoMatch`, :class:`InvalidRequest`,
+        :class:`Timeout`.
+        """
+        if 'nvram' in request:
+            raise TypeError('convert_varstore() takes the source store as its first argument, not nvram=')
+        params, _ = _build_request('convert_varstore', dict(request, architecture=architecture))
+        fds = Gio.UnixFDList.new()
+        s = fds.append(_fd_of(source, 'source'))
+        t = fds.append(_fd_of(target, 'target'))
+        options = GLib.Variant('a{sv}', {'keys': GLib.Variant('s', keys)})
+        call = GLib.Variant.new_tuple(GLib.Variant('h', s), GLib.Variant('h', t), params.get_child_value(0),
+                                      options)
+        path, report = self._call('ConvertVarstore', call, '(oa{sv})', fds)
+        return Conversion(firmware=_name_of(path), carried=report.get('carried', 0),
+                          added_certificates=tuple(report.get('added-certificates', [])),
+                          dropped=tuple(report.get('dropped', [])), bytes_used=report.get('bytes-used', 0),
+                          bytes_free=report.get('bytes-free', 0), warnings=tuple(report.get('warnings', [])))
 
     def _explain_quietly(self, architecture, request):
         try:

@@ -263,6 +263,75 @@ static int bench_resolves(const Catalogue *c, Result *res) {
         return r;
 }
 
+static const char *verdict(bool ok);
+
+/* ---- requests naming 1,024 features this build does not know ---------------------------------------- */
+
+#define FEATURE_RUNS 15
+#define UNKNOWN_FEATURES 1024U
+
+typedef struct FeatureCost {
+        double no_match_ms, no_match_features_ms, list_ms, list_features_ms;
+} FeatureCost;
+
+/* What the daemon does with such a request, decoding included: the names set one by one, then Resolve and
+ * the NoMatch summary, or a List walk that wants one item. */
+static int features_request(Request *r, bool list, bool features) {
+        *r = (Request) { .has_architecture = true, .architecture = ARCH_X86_64 };
+        if (!list && !(r->machine = strdup("x-bench-no-such-machine")))
+                return -ENOMEM;
+        for (unsigned i = 0; features && i < UNKNOWN_FEATURES; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "x-bench-unknown-%04u", i);
+                if (request_set_feature(r, name, false) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int first_only(const Entry *e, bool included, void *userdata) {
+        *(size_t *) userdata += included;
+        return *(size_t *) userdata >= 1;      /* the page of limit=1 is full */
+}
+
+static double features_run(const Catalogue *c, bool list, bool features) {
+        double runs[FEATURE_RUNS];
+
+        for (int i = -1; i < FEATURE_RUNS; i++) {
+                _cleanup_(request_done) Request r = {};
+                _cleanup_(freep) char *summary = NULL;
+                const Entry *e = NULL;
+                uint64_t start = now_nsec();
+                size_t n = 0;
+
+                assert(features_request(&r, list, features) == 0);
+                if (list)
+                        assert(resolver_filter(c, &r, first_only, &n) == 0 && n >= 1);
+                else
+                        assert(resolver_resolve(c, &r, &e) == 0 && resolver_summarize(c, &r, &summary) == 0);
+                if (i >= 0)
+                        runs[i] = (double) (now_nsec() - start) / 1e6;
+        }
+        return median(runs, FEATURE_RUNS);
+}
+
+static void bench_features(const Catalogue *c) {
+        FeatureCost f = {
+                .no_match_ms = features_run(c, false, false),
+                .no_match_features_ms = features_run(c, false, true),
+                .list_ms = features_run(c, true, false),
+                .list_features_ms = features_run(c, true, true),
+        };
+        double a = f.no_match_features_ms / f.no_match_ms;
+
+        /* a plain List limit=1 matches one entry: what the names add to it is taking them in, whatever N */
+        printf("features:  %u unknown false, decoding included: NoMatch Resolve with its summary %.3f ms "
+               "(plain %.3f, %.2fx, %s <= 2x); List x86_64 limit=1 %.3f ms (plain %.3f, +%.3f ms)\n",
+               UNKNOWN_FEATURES, f.no_match_features_ms, f.no_match_ms, a, verdict(a <= 2), f.list_features_ms,
+               f.list_ms, f.list_features_ms - f.list_ms);
+}
+
 static void print_tree(const Tree *t, const Catalogue *c) {
         printf("tree:      %s: %u files in %s, %u in %s, %u images below %s\n", t->root, t->n_share,
                SHARE_DIR, t->n_etc, ETC_DIR, t->n_images, FW);
@@ -308,6 +377,7 @@ static int bench_size(unsigned n, bool keep, Result *res) {
         if ((r = bench_rebuild(&t, &c, res)) < 0 || (r = bench_resolves(c, res)) < 0)
                 goto finish;
         print_result(res);
+        bench_features(c);
 finish:
         if (r < 0)
                 fprintf(stderr, "N = %u failed: %s\n", n, strerror(-r));

@@ -365,8 +365,11 @@ class TestOffline(unittest.TestCase):
             f.write('image')        # the same size as the templates, and neither is an edk2 volume: it fits
         p = self.ctl('nvram', 'inspect', store, '--json')
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(json.loads(p.stdout), {'path': store, 'varstore-format': '', 'varstore-size': 0,
-                                                'size': 5, 'fits': ['50-secure.json', '60-plain.json']})
+        report = json.loads(p.stdout)
+        self.assertEqual({k: report[k] for k in ('path', 'format', 'varstore-size', 'size', 'secure-boot', 'fits',
+                                                 'certificates', 'variables')},
+                         {'path': store, 'format': '', 'varstore-size': 0, 'size': 5, 'secure-boot': '',
+                          'fits': ['50-secure.json', '60-plain.json'], 'certificates': [], 'variables': []})
         p = self.ctl('resolve', '--arch', 'x86_64', '--no-secure-boot', f'--nvram={store}', '--json')
         self.assertEqual(json.loads(p.stdout)['name'], '60-plain.json')
         with open(store, 'w') as f:
@@ -381,7 +384,7 @@ class TestOffline(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('not a regular file', p.stderr)
         p = self.ctl('nvram', 'inspect')
-        self.assertIn('nvram needs create|inspect PATH', p.stderr)
+        self.assertIn('nvram inspect needs PATH', p.stderr)
 
     def test_resolve(self):
         p = self.ctl('resolve', '--arch', 'x86_64', '--machine', 'q35', '--json')
@@ -423,6 +426,66 @@ class TestOffline(unittest.TestCase):
         p = self.ctl('describe', 'nope.json')
         self.assertEqual(p.returncode, 1)
         self.assertIn("No descriptor called 'nope.json'", p.stderr)
+
+
+class TestTemplateKeys(unittest.TestCase):
+    """The keys in Debian 12's real templates, offline: --certificate, the two template keys in --json, list
+    --wide and describe."""
+
+    def setUp(self):
+        if not all(os.path.exists(os.path.join(DEBIAN_DIR, n)) for n in DEBIAN_NAMES):
+            self.skipTest('ovmf is not installed')
+
+    def ctl(self, *args):
+        return run('--offline', f'--search-path={DEBIAN_DIR}', *args)
+
+    def test_resolve_and_explain(self):
+        p = self.ctl('resolve', '-a', 'x86_64', '--certificate=microsoft-kek-2011', '--json')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout)
+        self.assertEqual(out['name'], '40-edk2-x86_64-secure-enrolled.json')
+        self.assertEqual(out['nvram-template-secure-boot'], 'enforcing')
+        self.assertIn('KEK:microsoft-kek-2011', out['nvram-template-certificates'])
+        self.assertIn('db:microsoft-uefi-ca-2011', out['nvram-template-certificates'])
+        # Debian 12 has no template with Microsoft's 2023 KEK
+        p = self.ctl('resolve', '-a', 'x86_64', '--certificate=microsoft-kek-2023', '--certificate=windows-pca-2011')
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('certificate=microsoft-kek-2023 certificate=windows-pca-2011:', p.stderr)
+        self.assertIn('closest: 40-edk2-x86_64-secure-enrolled.json (certificate-missing:microsoft-kek-2023)',
+                      p.stderr)
+        out = json.loads(self.ctl('--json', 'explain', '-a', 'x86_64', '--certificate=microsoft-kek-2023').stdout)
+        verdicts = {(v['name'], v['verdict']): v['reasons'] for v in out['verdicts']}
+        self.assertEqual(verdicts[('40-edk2-x86_64-secure-enrolled.json', 'rejected')],
+                         ['certificate-missing:microsoft-kek-2023'])
+        # the plain template is in setup mode: no certificates at all
+        self.assertEqual(verdicts[('60-edk2-x86_64.json', 'rejected')], ['certificate-missing:microsoft-kek-2023'])
+        # a filter too
+        out = json.loads(self.ctl('--json', 'list', '--certificate=windows-pca-2011').stdout)
+        self.assertEqual([f['name'] for f in out['firmwares']],
+                         ['40-edk2-aarch64-secure-enrolled.json', '40-edk2-x86_64-secure-enrolled.json'])
+
+    def test_bad_certificate(self):
+        for value in ('microsoft-kek-2024', 'sha256:ABC', 'sha256:' + 'A' * 64, ''):
+            p = self.ctl('resolve', '-a', 'x86_64', f'--certificate={value}')
+            self.assertEqual(p.returncode, 1, value)
+            self.assertIn(f"Unknown certificate '{value}'", p.stderr)
+        p = self.ctl('resolve', '-a', 'x86_64', '--certificate=sha256:' + 'a' * 64)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('certificate-missing:sha256:' + 'a' * 64, p.stderr)
+
+    def test_shown(self):
+        p = self.ctl('list', '--wide')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        header, *rows = p.stdout.splitlines()
+        self.assertTrue(header.rstrip().endswith('SECURE-BOOT  CERTIFICATES'), header)
+        enrolled = next(r for r in rows if r.split()[1:2] == ['40-edk2-x86_64-secure-enrolled.json'])
+        self.assertIn('enforcing    PK 1, KEK 2 (2011 only), db 2 (2011 only)', enrolled)
+        plain = next(r for r in rows if r.split()[1:2] == ['60-edk2-x86_64.json'])
+        self.assertTrue(plain.rstrip().endswith('setup-mode   -'), plain)
+        p = self.ctl('resolve', '-a', 'x86_64', '--certificate=debian-pk-kek-2019')
+        self.assertIn('    secure boot: enforcing\n   certificates: PK:debian-pk-kek-2019\n', p.stdout)
+        out = json.loads(self.ctl('describe', '50-edk2-x86_64-secure.json').stdout)
+        self.assertEqual((out['nvram-template-secure-boot'], out['nvram-template-certificates']), ('setup-mode', []))
 
 
 def run_in(cwd, *args, env=None, **kw):
@@ -522,8 +585,12 @@ class TestTool(unittest.TestCase):
                 (['list', 'extra'], "Unexpected argument 'extra': list takes options only"),
                 (['describe', 'a', 'b'], "Unexpected argument 'b': describe takes NAME"),
                 (['describe'], 'describe needs NAME'),
-                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create or inspect)"),
-                (['nvram', 'create'], 'nvram needs create|inspect PATH'),
+                (['nvram', 'frob', 'x'], "Unknown nvram command 'frob' (expected create, inspect, audit, migrate or "
+                                          "update-keys)"),
+                (['nvram', 'create'], 'nvram create needs PATH'),
+                (['nvram', 'migrate', 'a', 'b', 'c'], "Unexpected argument 'c': nvram migrate takes OLD [NEW]"),
+                (['list', '--keys=keep'], '--keys, --dry-run and --no-backup apply to nvram migrate and update-keys '
+                                          'only'),
                 (['--frob', 'list'], "Unknown option '--frob' (see --help for the options)"),
                 (['resolve', '--arhc=x86_64'],
                  "Unknown option '--arhc=x86_64' (did you mean --arch? see --help for the options)"),
@@ -961,7 +1028,7 @@ class TestCompletion(unittest.TestCase):
                                                       'reload', 'validate', 'nvram'])
         self.assertEqual(complete('fwregistryctl re'), ['resolve', 'reload'])
         self.assertIn('--no-ask-password', complete('fwregistryctl reload --no-'))
-        self.assertEqual(complete('fwregistryctl nvram '), ['create', 'inspect'])
+        self.assertEqual(complete('fwregistryctl nvram '), ['create', 'inspect', 'audit', 'migrate', 'update-keys'])
         self.assertEqual(complete('fwregistryctl resolve --out'), ['--output'])
 
     def test_values_from_the_contract(self):
@@ -979,6 +1046,14 @@ class TestCompletion(unittest.TestCase):
             p = run_in(None, '--offline', 'resolve', '-a', 'x86_64', f'{option}=bogus')
             expected = p.stderr.split('(expected ')[1].split(')')[0].replace(' or ', ', ').split(', ')
             self.assertEqual(sorted(complete(f'fwregistryctl resolve {option} ')), sorted(expected), option)
+
+    def test_certificates(self):
+        self.assertEqual(complete('fwregistryctl resolve --certificate=microsoft-k'),
+                         ['microsoft-kek-2011', 'microsoft-kek-2023'])
+        # every id fwregistryctl knows, and no other
+        p = run_in(None, '--offline', 'resolve', '-a', 'x86_64', '--certificate=bogus')
+        known = p.stderr.split('or one of ')[1].split(')')[0].split(', ')
+        self.assertEqual(sorted(complete('fwregistryctl resolve --certificate ')), sorted(known))
 
     def test_names_from_the_catalogue(self):
         root = tempfile.mkdtemp(prefix='fwregistryctl-complete-')

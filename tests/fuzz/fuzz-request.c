@@ -169,7 +169,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (build_request(&in, &m) < 0)
                 return 0;
 
-        int r = bus_read_request(m, list, &req, &error);
+        int nvram_fd = -1;
+        int r = bus_read_request(m, list, &req, &nvram_fd, &error);
+        if (r >= 0 && nvram_fd >= 0) {
+                /* what the daemon does off the event loop, here in line */
+                Varstore nvram = {};
+                r = bus_request_set_nvram(&req, varstore_read_fd(nvram_fd, &nvram), &nvram, &error);
+        }
         if (r >= 0 && list) {
                 request_look_up_paths(&req, catalogue);
                 for (size_t i = 0; i < catalogue->n_entries; i++)

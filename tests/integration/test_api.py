@@ -18,7 +18,7 @@ RESULT_KEYS = {'name', 'path', 'rank', 'generation', 'description', 'interface-t
                'executable', 'executable-format', 'nvram-template', 'nvram-template-format',
                'uefi-vars-template', 'features', 'requires-smm', 'targets', 'tags', 'valid', 'problems', 'files-ok',
                'state', 'executable-size', 'nvram-template-size', 'executable-sha256', 'nvram-template-sha256',
-               'varstore-format', 'varstore-size'}
+               'varstore-format', 'varstore-size', 'nvram-template-secure-boot', 'nvram-template-certificates'}
 VALID_NAMES = ['40-x86-enrolled.json', '50-x86-secure.json', '60-aarch64.json', '60-x86.json',
                '75-shadowed.json', '80-missing-image.json']
 

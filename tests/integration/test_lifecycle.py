@@ -52,6 +52,28 @@ class TestProcess(DaemonTestCase):
         self.assertEqual([t for t, cloexec in kinds.items() if not cloexec], [])
 
 
+class TestProcessWithQemu(TestProcess):
+    """The same with a QEMU binary to watch: the machine aliases' inotify fd, made close-on-exec, is then the
+    first the process has, and the watcher's made without IN_CLOEXEC must still be found."""
+
+    def setUp(self):
+        qemu_dir = os.path.join(self.tmp, 'qemu')
+        os.makedirs(qemu_dir, exist_ok=True)
+        binary = os.path.join(qemu_dir, 'qemu-system-x86_64')
+        with open(binary, 'w') as f:
+            f.write('#!/bin/sh\n[ "$1" = -version ] && echo "QEMU emulator version 9.1.0"\nexit 0\n')
+        os.chmod(binary, 0o755)
+        self.daemon_args = ['--qemu-dirs', qemu_dir]
+        super().setUp()
+
+    @unittest.skipIf(WRAPPER, 'valgrind keeps fds of its own')
+    def test_every_fd_is_close_on_exec(self):
+        inotify = [fd for fd in os.listdir(f'/proc/{self.daemon.pid}/fd')
+                   if os.readlink(f'/proc/{self.daemon.pid}/fd/{fd}') == 'anon_inode:inotify']
+        self.assertEqual(len(inotify), 2, 'the watcher and the QEMU watch, each with an inotify fd')
+        super().test_every_fd_is_close_on_exec()
+
+
 class TestFailingRebuild(DaemonTestCase):
     """A rebuild that fails for want of memory keeps the old catalogue; what was collected for it must not be
     lost, since no event will bring it back. The test environment makes the first rebuild fail."""

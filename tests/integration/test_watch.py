@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The live catalogue: every way files change is seen without Reload, announced once, and answered right."""
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 import unittest
 
@@ -331,6 +333,98 @@ class TestOverflow(DaemonTestCase):
 
     def path(self, rel):
         return os.path.join(self.root, rel)
+
+
+def watched_inodes(pid):
+    """The inodes the process's inotify fds watch, from /proc/PID/fdinfo."""
+    found = set()
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            if os.readlink(f'/proc/{pid}/fd/{fd}') != 'anon_inode:inotify':
+                continue
+            with open(f'/proc/{pid}/fdinfo/{fd}') as f:
+                found |= {int(m, 16) for m in re.findall(r'^inotify wd:\S+ ino:([0-9a-f]+)', f.read(), re.M)}
+        except OSError:
+            continue            # closed meanwhile
+    return found
+
+
+class TestLostWake(DaemonTestCase):
+    """The watcher thread held still (a test hook) while its kernel queue overflows; meanwhile a descriptor
+    is pointed at a new image directory and SIGHUP rescans. The watcher is asked to watch the new directory
+    by a wake-up that the full queue drops: after the overflow it must read what it was asked again, or the
+    directory stays unwatched for good and an image rewritten there is never announced."""
+
+    def setUp(self):
+        self.pause = os.path.join(self.tmp, f'watch-pause-{os.getpid()}')
+        self.addCleanup(lambda: os.path.exists(self.pause) and os.unlink(self.pause))
+        os.environ['FWREGISTRYD_TEST_WATCH_PAUSE'] = self.pause
+        try:
+            super().setUp()
+        finally:
+            del os.environ['FWREGISTRYD_TEST_WATCH_PAUSE']
+        self.record_signals()
+
+    def path(self, rel):
+        return os.path.join(self.root, rel)
+
+    def test_new_image_directory_watched_after_overflow(self):
+        os.makedirs(self.path('fw2'))
+        for name in ('CODE.fd', 'VARS.fd'):
+            with open(self.path(f'fw2/{name}'), 'w') as f:
+                f.write('image')
+        open(self.pause, 'w').close()
+        os.utime(self.path('fw/CODE.fd'))      # an event brings the watcher to where it pauses
+        wait_until(lambda: os.path.exists(self.pause + '.paused'), what='the watcher thread to pause')
+        # more events than the kernel queues (16,384 by default): two files in turn, so none merge
+        try:
+            for _ in range(10000):
+                os.utime(self.path('fw/CODE.fd'))
+                os.utime(self.path('fw/VARS.fd'))
+            d = flash('CODE.fd', 'VARS.fd', machines=('pc-q35-*', 'pc-i440fx-*'), features=['acpi-s3'])
+            d['mapping']['executable']['filename'] = '/fw2/CODE.fd'
+            d['mapping']['nvram-template']['filename'] = '/fw2/VARS.fd'
+            with open(self.path(f'{USR}/60-x86.json'), 'w') as f:
+                json.dump(d, f)
+            self.daemon.send_signal(signal.SIGHUP)
+            self.assertEqual(self.wait_for_change(1), [[], [], ['60-x86.json']])
+        finally:
+            os.unlink(self.pause)
+        wait_until(lambda: 'Missed file system events' in open(self.log_path, errors='replace').read(),
+                   what='the overflow to be noticed')
+        wait_until(lambda: os.stat(self.path('fw2')).st_ino in watched_inodes(self.daemon.pid),
+                   what='the new image directory to be watched')
+
+        # an in-place rewrite there is announced, and served
+        with open(self.path('fw2/CODE.fd'), 'r+') as f:
+            f.write('IMAGE')
+        _, _, modified = self.wait_for_change(2)
+        self.assertEqual(modified, ['60-x86.json'])
+        self.assertEqual(str(self.prop('ExecutableSha256', firmware_path('60-x86.json'), FIRMWARE_IFACE)),
+                         hashlib.sha256(b'IMAGE').hexdigest())
+
+    def test_exit_after_overflow(self):
+        """SIGTERM while the queue is full: the order to stop comes by the same dropped wake-up, and the main
+        thread waits for the watcher to end."""
+        open(self.pause, 'w').close()
+        os.utime(self.path('fw/CODE.fd'))
+        wait_until(lambda: os.path.exists(self.pause + '.paused'), what='the watcher thread to pause')
+        try:
+            for _ in range(10000):
+                os.utime(self.path('fw/CODE.fd'))
+                os.utime(self.path('fw/VARS.fd'))
+            self.daemon.send_signal(signal.SIGTERM)
+            wait_until(lambda: 'Received Terminated' in open(self.log_path, errors='replace').read(),
+                       what='SIGTERM to be received')
+        finally:
+            os.unlink(self.pause)
+        try:
+            returncode = self.daemon.wait(timeout=10 * (20 if WRAPPER else 1))
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()          # hung in pthread_join(): leave nothing behind
+            self.daemon.wait()
+            self.fail('fwregistryd did not exit after SIGTERM (the watcher never heard it was to stop)')
+        self.assertEqual(returncode, 0)
 
 
 if __name__ == '__main__':

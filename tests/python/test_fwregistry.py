@@ -74,7 +74,9 @@ class TestModule(DaemonTestCase):
         keys = ('name path rank generation description interface-types device mode executable executable-format '
                 'nvram-template nvram-template-format uefi-vars-template features requires-smm targets tags valid '
                 'problems files-ok state executable-size nvram-template-size executable-sha256 '
-                'nvram-template-sha256 varstore-format varstore-size').split()
+                'nvram-template-sha256 varstore-format varstore-size '
+                # and of the third
+                'nvram-template-secure-boot nvram-template-certificates').split()
         fw = self.client.resolve(architecture='aarch64')
         for key in keys:
             self.assertTrue(hasattr(fw, key.replace('-', '_')), key)
@@ -301,6 +303,61 @@ def readline(p, timeout=30):
         if not sel.select(timeout):
             raise AssertionError(f'no output within {timeout} s')
     return p.stdout.readline()
+
+
+DEBIAN_ENROLLED = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd'
+DEBIAN_PLAIN = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+
+
+class TestTemplateKeys(DaemonTestCase):
+    """The template keys and the certificates request key, on copies of Debian 12's real templates: the plain
+    one (setup mode, no certificates) ranks first, the enrolled one (Microsoft's 2011 keys) after it."""
+
+    tree = {
+        f'{USR}/40-plain.json': flash('CODE.fd', 'VARS_4M.fd'),
+        f'{USR}/50-enrolled.json': flash('CODE.fd', 'VARS_4M.ms.fd', features=['secure-boot', 'enrolled-keys']),
+    }
+
+    def setUp(self):
+        if not (os.path.exists(DEBIAN_ENROLLED) and os.path.exists(DEBIAN_PLAIN)):
+            self.skipTest("needs Debian 12's ovmf")
+        super().setUp()
+        self.client = fwregistry.Client(address=self.bus_address)
+
+    def start_daemon(self, *extra, **kwargs):
+        os.makedirs(os.path.join(self.root, 'fw'), exist_ok=True)
+        for src, name in ((DEBIAN_ENROLLED, 'VARS_4M.ms.fd'), (DEBIAN_PLAIN, 'VARS_4M.fd')):
+            shutil.copyfile(src, os.path.join(self.root, 'fw', name))
+        super().start_daemon(*extra, **kwargs)
+
+    def tearDown(self):
+        self.client.close()
+        super().tearDown()
+
+    def test_attributes(self):
+        plain, enrolled = self.client.list(architecture='x86_64')
+        self.assertEqual((plain.nvram_template_secure_boot, plain.nvram_template_certificates), ('setup-mode', ()))
+        self.assertEqual(enrolled.nvram_template_secure_boot, 'enforcing')
+        self.assertEqual(enrolled.nvram_template_certificates,
+                         ('PK:debian-pk-kek-2019', 'KEK:debian-pk-kek-2019', 'KEK:microsoft-kek-2011',
+                          'db:windows-pca-2011', 'db:microsoft-uefi-ca-2011'))
+
+    def test_resolve_certificates(self):
+        fw = self.client.resolve(architecture='x86_64', certificates=['microsoft-uefi-ca-2011'])
+        self.assertEqual(fw.name, '50-enrolled.json')
+        self.assertEqual(self.client.resolve(architecture='x86_64').name, '40-plain.json')
+        self.assertEqual([f.name for f in self.client.list(certificates=['microsoft-kek-2011'])],
+                         ['50-enrolled.json'])
+        with self.assertRaises(fwregistry.NoMatch) as cm:
+            self.client.resolve(architecture='x86_64', certificates=['microsoft-kek-2023'])
+        self.assertEqual(cm.exception.reasons, {'certificate-missing:microsoft-kek-2023': 2})
+        self.assertEqual(cm.exception.explanation.verdict('50-enrolled.json').reasons,
+                         ('certificate-missing:microsoft-kek-2023',))
+        with self.assertRaises(fwregistry.InvalidRequest) as cm:
+            self.client.resolve(architecture='x86_64', certificates=['microsoft-kek-2024'])
+        self.assertIn("'microsoft-kek-2024'", str(cm.exception))
+        with self.assertRaises(TypeError):
+            self.client.resolve(architecture='x86_64', certificates='microsoft-kek-2023')
 
 
 class TestDocExamples(DaemonTestCase):
