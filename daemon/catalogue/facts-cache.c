@@ -240,8 +240,8 @@ int facts_cache_decode(const uint8_t *payload, size_t size, FactsCache **ret) {
         return 0;
 }
 
-int facts_cache_encode(const char *producer, const ImageCache *images, const QemuMachines *qemu, size_t max_size,
-                       uint8_t **ret, size_t *ret_size) {
+int facts_cache_encode(const char *producer, const ImageFacts * const *images, size_t n_images,
+                       const QemuMachines *qemu, size_t max_size, uint8_t **ret, size_t *ret_size) {
         StrBuf b = {};
         size_t at, size;
         char *data;
@@ -254,8 +254,8 @@ int facts_cache_encode(const char *producer, const ImageCache *images, const Qem
                 if (qa->binary && !qa->problem && qa->settled)
                         put_qemu(&b, a, qa);
         }
-        for (size_t i = 0; i < image_cache_size(images); i++) {
-                const ImageFacts *f = image_cache_at(images, i);
+        for (size_t i = 0; i < n_images; i++) {
+                const ImageFacts *f = images[i];
                 size_t before = b.len;
 
                 if (!f->settled)

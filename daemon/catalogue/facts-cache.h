@@ -45,8 +45,8 @@ static inline void facts_cache_freep(FactsCache **fc) {
  * twice). Returns 0, -EBADMSG for anything else, or -ENOMEM. */
 int facts_cache_decode(const uint8_t *payload, size_t size, FactsCache **ret);
 
-/* Encodes the settled facts of images and the settled, usable answers of qemu (either may be NULL) as a
+/* Encodes the settled ones of n_images facts and the settled, usable answers of qemu (may be NULL) as a
  * payload written by producer, at most max_size bytes: facts past that are left out (they are learned
  * again). Returns 0 and the payload (freed by the caller), or -ENOMEM. */
-int facts_cache_encode(const char *producer, const ImageCache *images, const QemuMachines *qemu, size_t max_size,
-                       uint8_t **ret, size_t *ret_size);
+int facts_cache_encode(const char *producer, const ImageFacts * const *images, size_t n_images,
+                       const QemuMachines *qemu, size_t max_size, uint8_t **ret, size_t *ret_size);

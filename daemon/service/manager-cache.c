@@ -171,12 +171,16 @@ const QemuMachines *manager_cache_known(Manager *m) {
 static void cache_write(Manager *m) {
         ManagerCache *mc = m->cache;
         uint64_t images = image_cache_serial(mc->images), machines = machines_serial(m->machines);
+        size_t n = image_cache_size(mc->images), size = 0;
+        _cleanup_(freep) const ImageFacts **facts = calloc(n ?: 1, sizeof(ImageFacts *));
         _cleanup_(freep) uint8_t *payload = NULL;
-        size_t size = 0;
-        int r;
+        int r = -ENOMEM;
 
-        r = facts_cache_encode(PACKAGE_VERSION, mc->images, machines_current(m->machines),
-                               CACHE_FILE_SIZE_MAX - CACHE_FILE_HEADER_SIZE, &payload, &size);
+        for (size_t i = 0; facts && i < n; i++)
+                facts[i] = image_cache_at(mc->images, i);
+        if (facts)
+                r = facts_cache_encode(PACKAGE_VERSION, facts, n, machines_current(m->machines),
+                                       CACHE_FILE_SIZE_MAX - CACHE_FILE_HEADER_SIZE, &payload, &size);
         if (r >= 0)
                 r = cache_file_write(mc->dir_fd, FACTS_CACHE_NAME, FACTS_CACHE_VERSION, payload, size);
         if (r < 0) {

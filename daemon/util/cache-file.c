@@ -201,27 +201,42 @@ static int open_temporary(int dir_fd, const char *name, char **ret_name) {
         return -EEXIST;
 }
 
-int cache_file_write(int dir_fd, const char *name, uint32_t version, const void *payload, size_t size) {
-        _cleanup_(freep) char *tmp = NULL;
-        uint8_t header[CACHE_FILE_HEADER_SIZE] = {};
-        int fd, r;
+int cache_file_pack(uint32_t version, const void *payload, size_t size, uint8_t **ret, size_t *ret_size) {
+        _cleanup_(freep) uint8_t *data = NULL;
+        int r;
 
         if (size > CACHE_FILE_SIZE_MAX - CACHE_FILE_HEADER_SIZE)
                 return -EFBIG;
-        memcpy(header, CACHE_FILE_MAGIC, 8);
-        set_le32(header + 8, version);
-        set_le64(header + 16, size);
-        r = cache_digest(header, payload, size, header + 32);
+        data = calloc(1, CACHE_FILE_HEADER_SIZE + size);
+        if (!data)
+                return -ENOMEM;
+        memcpy(data, CACHE_FILE_MAGIC, 8);
+        set_le32(data + 8, version);
+        set_le64(data + 16, size);
+        if (size > 0)
+                memcpy(data + CACHE_FILE_HEADER_SIZE, payload, size);
+        r = cache_digest(data, data + CACHE_FILE_HEADER_SIZE, size, data + 32);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(data);
+        *ret_size = CACHE_FILE_HEADER_SIZE + size;
+        return 0;
+}
 
+int cache_file_write(int dir_fd, const char *name, uint32_t version, const void *payload, size_t size) {
+        _cleanup_(freep) uint8_t *data = NULL;
+        _cleanup_(freep) char *tmp = NULL;
+        size_t n;
+        int fd, r;
+
+        r = cache_file_pack(version, payload, size, &data, &n);
+        if (r < 0)
+                return r;
         fd = open_temporary(dir_fd, name, &tmp);
         if (fd < 0)
                 return fd;
         /* no fsync: a file torn by a crash fails its checksum and costs one fresh computation */
-        r = write_all(fd, header, sizeof(header));
-        if (r >= 0)
-                r = write_all(fd, payload, size);
+        r = write_all(fd, data, n);
         if (close(fd) < 0 && r >= 0)
                 r = -errno;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)

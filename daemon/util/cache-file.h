@@ -35,6 +35,10 @@ int cache_file_parse(const uint8_t *data, size_t size, uint32_t version, const u
 int cache_file_read(int dir_fd, const char *name, uint32_t version, uint8_t **ret_data,
                     const uint8_t **ret_payload, size_t *ret_size, char **ret_why);
 
+/* The bytes of a cache file holding payload. Returns 0 and them (freed by the caller), -EFBIG when they would
+ * be more than CACHE_FILE_SIZE_MAX, or -ENOMEM. Pure: no I/O. */
+int cache_file_pack(uint32_t version, const void *payload, size_t size, uint8_t **ret, size_t *ret_size);
+
 /* Writes payload as name below dir_fd: a new temporary file there, renamed over name once complete, so that
  * a reader sees the old file or the new one, never half of one; a crash leaves at worst a temporary file or
  * a torn one that the checksum refuses. Returns 0, -EFBIG when the payload does not fit CACHE_FILE_SIZE_MAX,

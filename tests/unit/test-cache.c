@@ -55,6 +55,7 @@ static uint8_t *write_sample(const char *dir, int dir_fd, size_t *ret_size) {
         _cleanup_(freep) uint8_t *payload = NULL;
         _cleanup_(freep) char *path = path_join(dir, FACTS_CACHE_NAME);
         const char *names[] = { "code.fd", "vars.fd", "fresh.fd" };
+        const ImageFacts *facts[3];
         size_t size;
 
         CHECK(image_cache_new(&c) == 0);
@@ -67,9 +68,10 @@ static uint8_t *write_sample(const char *dir, int dir_fd, size_t *ret_size) {
 
                 CHECK(!f->settled);             /* just written */
                 f->settled = i < 2;             /* as if written long ago, but for the last */
-                image_facts_unref(f);
+                facts[i] = f;
+                image_facts_unref(f);           /* the cache keeps it */
         }
-        CHECK(facts_cache_encode("0.3-test", c, q, CACHE_FILE_SIZE_MAX, &payload, &size) == 0);
+        CHECK(facts_cache_encode("0.3-test", facts, 3, q, CACHE_FILE_SIZE_MAX, &payload, &size) == 0);
         CHECK(cache_file_write(dir_fd, FACTS_CACHE_NAME, VERSION, payload, size) == 0);
         return (uint8_t *) test_read_file(path, ret_size);
 }
