@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -26,19 +26,40 @@ static void set_le64(uint8_t *p, uint64_t v) {
         set_le32(p + 4, (uint32_t) (v >> 32));
 }
 
-/* SHA-256 of the header's first 32 bytes and of the payload. Returns 0 or -EIO (-ENOMEM) from OpenSSL. */
-static int cache_digest(const uint8_t *header, const void *payload, size_t size, uint8_t ret[32]) {
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        unsigned n = 0;
-        int r = -EIO;
+/* CRC-64 as XZ computes it (ECMA-182 polynomial, reflected, all ones in and out). It tells a torn or damaged
+ * file, which is all it is for: a file someone wrote on purpose is refused by its owner and mode instead. Not
+ * OpenSSL's SHA-256: initializing libcrypto costs a start that finds everything in the cache several
+ * milliseconds, as much as all the rest of its work. */
+static void crc64_table(uint64_t table[256]) {
+        for (unsigned i = 0; i < 256; i++) {
+                uint64_t c = i;
+                for (int k = 0; k < 8; k++)
+                        c = c & 1 ? (c >> 1) ^ UINT64_C(0xc96c5795d7870f42) : c >> 1;
+                table[i] = c;
+        }
+}
 
-        if (!ctx)
-                return -ENOMEM;
-        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, header, 32) == 1 &&
-            EVP_DigestUpdate(ctx, payload, size) == 1 && EVP_DigestFinal_ex(ctx, ret, &n) == 1 && n == 32)
-                r = 0;
-        EVP_MD_CTX_free(ctx);
-        return r;
+static uint64_t crc64_feed(const uint64_t table[256], uint64_t crc, const void *data, size_t n) {
+        const uint8_t *p = data;
+
+        for (size_t i = 0; i < n; i++)
+                crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+        return crc;
+}
+
+uint64_t cache_file_crc64(const void *data, size_t size) {
+        uint64_t table[256];
+
+        crc64_table(table);
+        return ~crc64_feed(table, UINT64_MAX, data, size);
+}
+
+/* The header's checksum: of its first 32 bytes, then of the payload. */
+static uint64_t cache_checksum(const uint8_t *header, const void *payload, size_t size) {
+        uint64_t table[256];
+
+        crc64_table(table);
+        return ~crc64_feed(table, crc64_feed(table, UINT64_MAX, header, 32), payload, size);
 }
 
 /* Sets *ret_why and returns error, or -ENOMEM when the reason cannot be written down. */
@@ -60,9 +81,7 @@ static int refuse_foreign(char **ret_why, char *why) {
 
 int cache_file_parse(const uint8_t *data, size_t size, uint32_t version, const uint8_t **ret_payload,
                      size_t *ret_size, char **ret_why) {
-        uint8_t md[32];
         uint64_t n;
-        int r;
 
         if (size < CACHE_FILE_HEADER_SIZE)
                 return refuse(ret_why, strdup_printf("truncated: %zu bytes, shorter than the header", size));
@@ -71,6 +90,9 @@ int cache_file_parse(const uint8_t *data, size_t size, uint32_t version, const u
         if (get_le32(data + 8) != version)
                 return refuse(ret_why, strdup_printf("format version %" PRIu32 ", this daemon reads %" PRIu32,
                                                      get_le32(data + 8), version));
+        for (size_t i = 40; i < CACHE_FILE_HEADER_SIZE; i++)
+                if (data[i] != 0)
+                        return refuse(ret_why, strdup("reserved header fields are set"));
         if (get_le32(data + 12) != 0 || get_le64(data + 24) != 0)
                 return refuse(ret_why, strdup("reserved header fields are set"));
         n = get_le64(data + 16);
@@ -80,10 +102,7 @@ int cache_file_parse(const uint8_t *data, size_t size, uint32_t version, const u
         if (n < size - CACHE_FILE_HEADER_SIZE)
                 return refuse(ret_why, strdup_printf("%" PRIu64 " bytes after the payload",
                                                      (uint64_t) (size - CACHE_FILE_HEADER_SIZE - n)));
-        r = cache_digest(data, data + CACHE_FILE_HEADER_SIZE, (size_t) n, md);
-        if (r < 0)
-                return r;
-        if (memcmp(md, data + 32, sizeof(md)) != 0)
+        if (cache_checksum(data, data + CACHE_FILE_HEADER_SIZE, (size_t) n) != get_le64(data + 32))
                 return refuse(ret_why, strdup("checksum mismatch"));
         *ret_payload = data + CACHE_FILE_HEADER_SIZE;
         *ret_size = (size_t) n;
@@ -203,7 +222,6 @@ static int open_temporary(int dir_fd, const char *name, char **ret_name) {
 
 int cache_file_pack(uint32_t version, const void *payload, size_t size, uint8_t **ret, size_t *ret_size) {
         _cleanup_(freep) uint8_t *data = NULL;
-        int r;
 
         if (size > CACHE_FILE_SIZE_MAX - CACHE_FILE_HEADER_SIZE)
                 return -EFBIG;
@@ -215,9 +233,7 @@ int cache_file_pack(uint32_t version, const void *payload, size_t size, uint8_t 
         set_le64(data + 16, size);
         if (size > 0)
                 memcpy(data + CACHE_FILE_HEADER_SIZE, payload, size);
-        r = cache_digest(data, data + CACHE_FILE_HEADER_SIZE, size, data + 32);
-        if (r < 0)
-                return r;
+        set_le64(data + 32, cache_checksum(data, data + CACHE_FILE_HEADER_SIZE, size));
         *ret = TAKE_PTR(data);
         *ret_size = CACHE_FILE_HEADER_SIZE + size;
         return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* A cache file: a fixed header (magic, format version, payload length, SHA-256 over both) and a payload of
+/* A cache file: a fixed header (magic, format version, payload length, CRC-64 over both) and a payload of
  * typed, length-prefixed records that the caller encodes. It refuses to read anything but a regular file
  * that belongs to the reader alone, no larger than CACHE_FILE_SIZE_MAX, whose header and checksum hold; it
  * writes a temporary file and renames it into place. What the records mean, and whether to trust them, is
@@ -15,7 +15,8 @@
 #define CACHE_FILE_SIZE_MAX (4U * 1024U * 1024U)
 
 /* Header, little endian: "FWRCACHE", u32 format version, u32 zero, u64 payload length, u64 zero, then the
- * SHA-256 of the 32 bytes before it and of the payload. The payload follows. */
+ * CRC-64 (as XZ computes it) of the 32 bytes before it and of the payload, and 24 zero bytes. The payload
+ * follows. */
 #define CACHE_FILE_HEADER_SIZE 64U
 #define CACHE_FILE_MAGIC "FWRCACHE"
 
@@ -44,6 +45,10 @@ int cache_file_pack(uint32_t version, const void *payload, size_t size, uint8_t 
  * a torn one that the checksum refuses. Returns 0, -EFBIG when the payload does not fit CACHE_FILE_SIZE_MAX,
  * or the negative errno of the failing call (-EROFS, -ENOSPC, -EACCES, ...), with nothing left behind. */
 int cache_file_write(int dir_fd, const char *name, uint32_t version, const void *payload, size_t size);
+
+/* CRC-64 as XZ computes it (ECMA-182, reflected, all ones in and out) of data: "123456789" gives
+ * 0x995dc9bbdf1939fa. */
+uint64_t cache_file_crc64(const void *data, size_t size) _pure_;
 
 /* Encoding records: integers little endian, strings as u16 length and bytes (no NUL). Failures (ENOMEM) are
  * remembered by the buffer: strbuf_steal() then returns NULL. */

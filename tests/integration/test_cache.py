@@ -6,7 +6,7 @@ included); a truncated, corrupt, other-version, huge, symlinked, FIFO, foreign o
 one log line and is replaced; a cache directory that is read-only or full leaves the daemon serving.
 
 The format is written and read here independently of the daemon's code (docs: util/cache-file.h,
-catalogue/facts-cache.h): a header of magic, version, payload length and SHA-256, then records."""
+catalogue/facts-cache.h): a header of magic, version, payload length and CRC-64, then records."""
 
 import hashlib
 import os
@@ -48,9 +48,22 @@ def producer():
     return subprocess.check_output([DAEMON, '--version'], text=True).split()[1]
 
 
+def crc64(data):
+    """CRC-64 as XZ computes it: ECMA-182 polynomial, reflected, all ones in and out."""
+    crc = (1 << 64) - 1
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xc96c5795d7870f42 if crc & 1 else 0)
+    return crc ^ ((1 << 64) - 1)
+
+
+assert crc64(b'123456789') == 0x995dc9bbdf1939fa
+
+
 def pack(payload, version=VERSION):
     header = MAGIC + struct.pack('<IIQQ', version, 0, len(payload), 0)
-    return header + hashlib.sha256(header + payload).digest() + payload
+    return header + struct.pack('<Q', crc64(header + payload)) + bytes(24) + payload
 
 
 def unpack(data):
@@ -58,7 +71,7 @@ def unpack(data):
     assert data[:8] == MAGIC, data[:8]
     version, zero, size, zero2 = struct.unpack('<IIQQ', data[8:32])
     assert (version, zero, zero2) == (VERSION, 0, 0) and size == len(data) - 64
-    assert hashlib.sha256(data[:32] + data[64:]).digest() == data[32:64]
+    assert struct.unpack('<Q', data[32:40])[0] == crc64(data[:32] + data[64:]) and data[40:64] == bytes(24)
     return data[64:]
 
 

@@ -71,6 +71,16 @@ static uint8_t *write_sample(const char *dir, int dir_fd, size_t *ret_size) {
                 facts[i] = f;
                 image_facts_unref(f);           /* the cache keeps it */
         }
+        /* a bound on the size leaves out what does not fit (15 bytes of producer, 103 an image) */
+        for (size_t max = 117; max <= 118; max++) {
+                _cleanup_(facts_cache_freep) FactsCache *fc = NULL;
+
+                CHECK(facts_cache_encode("0.3-test", facts, 3, NULL, max, &payload, &size) == 0);
+                CHECK(size <= max && facts_cache_decode(payload, size, &fc) == 0);
+                CHECK(fc->n_images == max - 117);
+                free(payload);
+                payload = NULL;
+        }
         CHECK(facts_cache_encode("0.3-test", facts, 3, q, CACHE_FILE_SIZE_MAX, &payload, &size) == 0);
         CHECK(cache_file_write(dir_fd, FACTS_CACHE_NAME, VERSION, payload, size) == 0);
         return (uint8_t *) test_read_file(path, ret_size);
@@ -181,6 +191,12 @@ static void check_refused(const uint8_t *data, size_t size, const char *want) {
         free(why);
 }
 
+static void test_crc64(void) {
+        /* the check values of CRC-64/XZ */
+        CHECK(cache_file_crc64("123456789", 9) == UINT64_C(0x995dc9bbdf1939fa));
+        CHECK(cache_file_crc64("", 0) == 0);
+}
+
 static void test_corruption(void) {
         _cleanup_(freep) char *dir = test_tmpdir_new();
         _cleanup_(closep) int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -209,8 +225,11 @@ static void test_corruption(void) {
         copy[8]++;
         check_refused(copy, size, "format version 2, this daemon reads 1");
         memcpy(copy, file, size);
-        copy[40] ^= 1;
+        copy[33] ^= 1;
         check_refused(copy, size, "checksum mismatch");
+        memcpy(copy, file, size);
+        copy[50] = 1;
+        check_refused(copy, size, "reserved");
         memcpy(copy, file, size);
         copy[0] = 'X';
         check_refused(copy, size, "magic");
@@ -411,6 +430,7 @@ static void test_malformed_records(void) {
 int main(void) {
         RUN(test_round_trip);
         RUN(test_lying_hint);
+        RUN(test_crc64);
         RUN(test_corruption);
         RUN(test_hostile_files);
         RUN(test_malformed_records);
