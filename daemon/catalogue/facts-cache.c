@@ -2,6 +2,7 @@
 
 #include <limits.h>
 
+#include "efi/known-certificates.h"
 #include "util/cache-file.h"
 #include "facts-cache.h"
 
@@ -61,7 +62,47 @@ static void put_image(StrBuf *b, const ImageFacts *f) {
         cache_put_u8(b, (uint8_t) f->varstore.format);
         cache_put_u64(b, f->varstore.size);
         cache_put_u64(b, f->varstore.volume_size);
+        cache_put_u8(b, (uint8_t) f->secure_boot);
+        cache_put_u16(b, (uint16_t) strv_length(f->certificates));
+        STRV_FOREACH(c, f->certificates)
+                cache_put_string(b, *c);
         cache_put_record_end(b, at);
+}
+
+/* "PK:<id>", "KEK:<id>" or "db:<id>", id as certificate_id() writes them. */
+static bool certificate_entry_valid(const char *s) {
+        static const char *const databases[] = { "PK:", "KEK:", "db:" };
+
+        for (size_t i = 0; i < ELEMENTSOF(databases); i++)
+                if (strncmp(s, databases[i], strlen(databases[i])) == 0)
+                        return certificate_id_is_valid(s + strlen(databases[i]));
+        return false;
+}
+
+/* The template's Secure Boot state and certificates (what varstore_report_certificate_ids() lists): each
+ * valid, none twice, and none for a layout without variables. */
+static int read_keys(CacheReader *r, ImageFacts *f) {
+        bool variables = varstore_is_edk2(&f->varstore) || f->varstore.format == VARSTORE_JSON;
+        uint8_t state;
+        uint16_t n;
+        int k;
+
+        if (!cache_read_u8(r, &state) || state >= _SECURE_BOOT_STATE_MAX || !cache_read_u16(r, &n) ||
+            n > VARSTORE_CERTIFICATES_MAX || (!variables && (state != SECURE_BOOT_UNKNOWN || n > 0)))
+                return -EBADMSG;
+        f->secure_boot = (SecureBootState) state;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *c = NULL;
+
+                k = cache_read_string(r, CERTIFICATE_ID_MAX + 4, &c);
+                if (k < 0)
+                        return k;
+                if (!certificate_entry_valid(c) || strv_contains(f->certificates, c))
+                        return -EBADMSG;
+                if (strv_consume(&f->certificates, TAKE_PTR(c)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 /* Whether facts are what image_facts_compute() could have said about an unchanged file of that identity. */
@@ -82,12 +123,13 @@ static bool image_consistent(const ImageFacts *f, bool hashed) {
 static int read_image(CacheReader *r, ImageFacts **ret) {
         _cleanup_(image_facts_unrefp) ImageFacts *f = image_facts_new();
         uint8_t hashed, format, md[32];
+        int k;
 
         if (!f)
                 return -ENOMEM;
         if (!read_file_id(r, &f->id) || !cache_read_u64(r, &f->size) || !cache_read_u8(r, &hashed) ||
             !cache_read_bytes(r, md, sizeof(md)) || !cache_read_u8(r, &format) ||
-            !cache_read_u64(r, &f->varstore.size) || !cache_read_u64(r, &f->varstore.volume_size) || r->n != 0)
+            !cache_read_u64(r, &f->varstore.size) || !cache_read_u64(r, &f->varstore.volume_size))
                 return -EBADMSG;
         if (hashed > 1 || format >= _VARSTORE_FORMAT_MAX)
                 return -EBADMSG;
@@ -97,6 +139,11 @@ static int read_image(CacheReader *r, ImageFacts **ret) {
         f->varstore.format = (VarstoreFormat) format;
         f->varstore.file_size = f->size;
         if (!image_consistent(f, hashed))
+                return -EBADMSG;
+        k = read_keys(r, f);
+        if (k < 0)
+                return k;
+        if (r->n != 0)
                 return -EBADMSG;
         for (size_t i = 0; hashed && i < sizeof(md); i++) {
                 f->sha256[2 * i] = "0123456789abcdef"[md[i] >> 4];

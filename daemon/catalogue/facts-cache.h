@@ -10,8 +10,8 @@
 #include "qemu.h"
 
 /* The format of the payload and the meaning of every fact in it. Bump it when a record changes, when a fact
- * is added (the certificates and Secure Boot state of a template, next), and when a fact is computed
- * differently: an older file is then refused as a whole and its facts learned again, once. */
+ * is added, and when a fact is computed differently: an older file is then refused as a whole and its facts
+ * learned again, once. */
 #define FACTS_CACHE_VERSION 1U
 
 /* The file's name in the cache directory. */
@@ -22,7 +22,8 @@ enum {
         FACTS_RECORD_PRODUCER = 1,      /* string: the daemon version that wrote it */
         FACTS_RECORD_IMAGE = 2,         /* identity (dev, ino, size, mtime, ctime: u64 each), size u64,
                                          * hashed u8, SHA-256 (32 bytes, zero when not hashed), varstore
-                                         * format u8, varstore size u64, volume size u64 */
+                                         * format u8, varstore size u64, volume size u64, Secure Boot state
+                                         * u8, u16 count and as many "PK:<id>", "KEK:<id>", "db:<id>" */
         FACTS_RECORD_QEMU = 3,          /* architecture string, binary path string, identity, version string
                                          * ("" when unknown), u16 count and as many alias, machine strings */
 };
@@ -41,8 +42,9 @@ static inline void facts_cache_freep(FactsCache **fc) {
 }
 
 /* Decodes a payload. Every record must be complete and consistent (sizes that agree with the identity, a
- * known varstore format, valid machine names, a binary path that is absolute, no identity or architecture
- * twice). Returns 0, -EBADMSG for anything else, or -ENOMEM. */
+ * known varstore format, keys only for a layout with variables, valid certificate ids, valid machine names,
+ * a binary path that is absolute, no identity, certificate or architecture twice). Returns 0, -EBADMSG for
+ * anything else, or -ENOMEM. */
 int facts_cache_decode(const uint8_t *payload, size_t size, FactsCache **ret);
 
 /* Encodes the settled ones of n_images facts and the settled, usable answers of qemu (may be NULL) as a

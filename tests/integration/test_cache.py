@@ -20,7 +20,8 @@ import unittest
 
 import dbus
 
-from fwtest import DAEMON, SLOW, USR, DaemonTestCase, flash, write_tree
+from fwtest import (BUS_NAME, DAEMON, MANAGER_IFACE, MANAGER_PATH, SLOW, USR, DaemonTestCase, flash,
+                    write_tree)
 
 MAGIC = b'FWRCACHE'
 VERSION = 1
@@ -91,11 +92,12 @@ def string(s):
 
 
 def image_record(st, digest, size=None):
-    """Facts for the identity st (an os.stat_result), claiming digest (hex): an unknown varstore layout."""
+    """Facts for the identity st (an os.stat_result), claiming digest (hex): an unknown varstore layout, so no
+    Secure Boot state and no certificates."""
     size = st.st_size if size is None else size
     return record(RECORD_IMAGE, struct.pack('<QQQqqQB', st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
                                             st.st_ctime_ns, size, 1) + bytes.fromhex(digest) +
-                  struct.pack('<BQQ', 0, size, 0))
+                  struct.pack('<BQQBH', 0, size, 0, 0, 0))
 
 
 def image_identities(payload):
@@ -211,6 +213,52 @@ class TestReuse(CacheTestCase):
         self.assertIn('1 images hashed', self.reused_line())
         self.assertEqual(self.served_digests(), self.true_digests())
         self.assertEqual(self.cache_lines(), [])
+
+
+class TestDebianTemplates(CacheTestCase):
+    """The host's own descriptors and templates: every key a result has (digests, layouts, the templates'
+    Secure Boot state and certificates) is the same from the cache as computed afresh."""
+
+    DESCRIPTORS = '/usr/share/qemu/firmware'
+
+    def results(self):
+        _, items = self.list()
+        return {str(d['name']): {k: v for k, v in d.items() if k != 'generation'} for _, d in items}
+
+    @unittest.skipUnless(os.path.isdir('/usr/share/qemu/firmware'), 'no firmware packages installed')
+    def test_keys_from_the_cache_are_the_computed_ones(self):
+        self.daemon_args = [f'--search-path={self.DESCRIPTORS}', '--qemu-dirs=']
+        self.start_no_root()
+        fresh = self.results()
+        self.assertIn('images hashed', self.reused_line())
+        self.restart_no_root()
+        self.assertRegex(self.reused_line(), r'Reused (\d+) of \1 image facts')
+        self.assertIn(' 0 images hashed', self.reused_line())
+        cached = self.results()
+        self.assertEqual(cached, fresh)
+        keys = [str(c) for d in cached.values() for c in d.get('nvram-template-certificates', [])]
+        if 'OVMF_VARS_4M.ms.fd' in str(cached):
+            self.assertIn('KEK:microsoft-kek-2011', keys)
+
+    def start_no_root(self):
+        self.log_path = os.path.join(self.root, 'daemon.log')
+        self.log = open(self.log_path, 'a')
+        self.daemon = subprocess.Popen([DAEMON, '--system', f'--cache-dir={self.cache_dir}', *self.daemon_args],
+                                       stdout=self.log, stderr=subprocess.STDOUT,
+                                       env=dict(os.environ, FWREGISTRYD_LOG_LEVEL='debug'))
+        self.wait_for_name()
+
+    def restart_no_root(self):
+        self.stop_daemon()
+        self.start_no_root()
+
+    def wait_for_name(self):
+        deadline = time.monotonic() + 30 * SLOW
+        while not self.bus.name_has_owner(BUS_NAME):
+            self.assertIsNone(self.daemon.poll(), 'fwregistryd exited')
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
+        self.manager = dbus.Interface(self.bus.get_object(BUS_NAME, MANAGER_PATH), MANAGER_IFACE)
 
 
 class TestPlanted(CacheTestCase):

@@ -71,13 +71,13 @@ static uint8_t *write_sample(const char *dir, int dir_fd, size_t *ret_size) {
                 facts[i] = f;
                 image_facts_unref(f);           /* the cache keeps it */
         }
-        /* a bound on the size leaves out what does not fit (15 bytes of producer, 103 an image) */
-        for (size_t max = 117; max <= 118; max++) {
+        /* a bound on the size leaves out what does not fit (15 bytes of producer, 106 an image) */
+        for (size_t max = 120; max <= 121; max++) {
                 _cleanup_(facts_cache_freep) FactsCache *fc = NULL;
 
                 CHECK(facts_cache_encode("0.3-test", facts, 3, NULL, max, &payload, &size) == 0);
                 CHECK(size <= max && facts_cache_decode(payload, size, &fc) == 0);
-                CHECK(fc->n_images == max - 117);
+                CHECK(fc->n_images == max - 120);
                 free(payload);
                 payload = NULL;
         }
@@ -119,6 +119,29 @@ static void test_round_trip(void) {
         CHECK_STREQ(fc->qemu->arch[ARCH_X86_64].aliases[1].machine, "pc-q35-7.2");
         CHECK(fc->qemu->arch[ARCH_AARCH64].binary && fc->qemu->arch[ARCH_AARCH64].n_aliases == 0);
         CHECK(!fc->qemu->arch[ARCH_ARM].binary && !fc->qemu->arch[ARCH_I386].binary);
+
+        /* a template's Secure Boot state and certificates come back as they went */
+        {
+                _cleanup_(image_facts_unrefp) ImageFacts *t = image_facts_new();
+                _cleanup_(facts_cache_freep) FactsCache *back = NULL;
+                _cleanup_(freep) uint8_t *p = NULL;
+                const ImageFacts *one[] = { t };
+                size_t n;
+
+                t->id = (FileId) { .dev = 9, .ino = 9, .size = 540672, .mtime_nsec = 1, .ctime_nsec = 2 };
+                t->size = 540672;
+                memset(t->sha256, 'a', 64);
+                t->varstore = (Varstore) { VARSTORE_EDK2_AUTHENTICATED, 540672, 540672, 0x84000 };
+                t->secure_boot = SECURE_BOOT_ENFORCING;
+                CHECK(strv_extend(&t->certificates, "PK:microsoft-kek-2011") >= 0);
+                CHECK(strv_extend(&t->certificates, "db:microsoft-uefi-ca-2023") >= 0);
+                t->settled = true;
+                CHECK(facts_cache_encode("0.3-test", one, 1, NULL, SIZE_MAX, &p, &n) == 0);
+                CHECK(facts_cache_decode(p, n, &back) == 0);
+                CHECK(back->n_images == 1 && image_facts_same_content(back->images[0], t));
+                CHECK(back->images[0]->secure_boot == SECURE_BOOT_ENFORCING);
+                CHECK_STREQ(back->images[0]->certificates[1], "db:microsoft-uefi-ca-2023");
+        }
 
         /* hints serve their identity without reading the file */
         CHECK(image_cache_new(&c) == 0);
@@ -295,8 +318,8 @@ static void put_producer(StrBuf *b) {
         cache_put_record_end(b, at);
 }
 
-static void put_image(StrBuf *b, uint64_t ino, uint64_t size, uint64_t fact_size, uint8_t hashed, uint8_t format,
-                      uint64_t vsize, uint64_t volume) {
+static void put_image_keys(StrBuf *b, uint64_t ino, uint64_t size, uint64_t fact_size, uint8_t hashed,
+                           uint8_t format, uint64_t vsize, uint64_t volume, uint8_t state, char **certificates) {
         size_t at = cache_put_record_begin(b, FACTS_RECORD_IMAGE);
         uint8_t md[32] = { [0] = hashed };
 
@@ -311,7 +334,16 @@ static void put_image(StrBuf *b, uint64_t ino, uint64_t size, uint64_t fact_size
         cache_put_u8(b, format);
         cache_put_u64(b, vsize);
         cache_put_u64(b, volume);
+        cache_put_u8(b, state);
+        cache_put_u16(b, (uint16_t) strv_length(certificates));
+        STRV_FOREACH(c, certificates)
+                cache_put_string(b, *c);
         cache_put_record_end(b, at);
+}
+
+static void put_image(StrBuf *b, uint64_t ino, uint64_t size, uint64_t fact_size, uint8_t hashed, uint8_t format,
+                      uint64_t vsize, uint64_t volume) {
+        put_image_keys(b, ino, size, fact_size, hashed, format, vsize, volume, SECURE_BOOT_UNKNOWN, NULL);
 }
 
 static void put_qemu(StrBuf *b, const char *arch, const char *binary, const char *alias) {
@@ -374,6 +406,33 @@ static void test_malformed_records(void) {
                 CHECK(decode(&b) == -EBADMSG);
         }
 
+        /* the keys of a template: only for a layout with variables, each valid and once */
+        char *good_keys[] = { (char *) "PK:microsoft-kek-2011", (char *) "db:microsoft-uefi-ca-2023",
+                              (char *) "KEK:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                              NULL };
+        put_producer(&b);
+        put_image_keys(&b, 1, 540672, 540672, 1, VARSTORE_EDK2_AUTHENTICATED, 540672, 0x84000,
+                       SECURE_BOOT_ENFORCING, good_keys);
+        CHECK(decode(&b) == 0);
+        struct { uint8_t format, state; char *keys[3]; } bad_keys[] = {
+                { VARSTORE_BLANK, SECURE_BOOT_ENFORCING, { NULL } },                    /* no variables */
+                { VARSTORE_BLANK, SECURE_BOOT_UNKNOWN, { (char *) "PK:microsoft-kek-2011", NULL } },
+                { VARSTORE_EDK2_AUTHENTICATED, _SECURE_BOOT_STATE_MAX, { NULL } },      /* unknown state */
+                { VARSTORE_EDK2_AUTHENTICATED, 0, { (char *) "dbx:microsoft-kek-2011", NULL } },
+                { VARSTORE_EDK2_AUTHENTICATED, 0, { (char *) "PK:no-such-certificate", NULL } },
+                { VARSTORE_EDK2_AUTHENTICATED, 0, { (char *) "PK:sha256:0123", NULL } },
+                { VARSTORE_EDK2_AUTHENTICATED, 0, { (char *) "db:microsoft-uefi-ca-2023",
+                                                    (char *) "db:microsoft-uefi-ca-2023", NULL } },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad_keys); i++) {
+                bool edk2 = bad_keys[i].format == VARSTORE_EDK2_AUTHENTICATED;
+
+                put_producer(&b);
+                put_image_keys(&b, 1, 540672, 540672, 1, bad_keys[i].format, 540672, edk2 ? 0x84000 : 0,
+                               bad_keys[i].state, bad_keys[i].keys);
+                CHECK(decode(&b) == -EBADMSG);
+        }
+
         put_producer(&b);                                               /* one identity twice */
         put_image(&b, 1, 100, 100, 1, VARSTORE_BLANK, 100, 0);
         put_image(&b, 1, 100, 100, 1, VARSTORE_BLANK, 100, 0);
@@ -410,7 +469,7 @@ static void test_malformed_records(void) {
         put_producer(&b);                                               /* a record with a byte left over */
         put_image(&b, 1, 100, 100, 1, VARSTORE_BLANK, 100, 0);
         cache_put_u8(&b, 0);
-        b.buf[b.len - 1 - 98 - 4] = 99;                                 /* its length takes the byte in */
+        b.buf[b.len - 1 - 101 - 4] = 102;                               /* its length takes the byte in */
         CHECK(decode(&b) == -EBADMSG);
 
         /* every cut of a good payload decodes (at a record's end) or is refused: never half of a record */
