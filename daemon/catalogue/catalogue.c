@@ -381,7 +381,8 @@ static int catalogue_fill(Catalogue *c, const Dirs *dirs, Merge *g, const Catalo
         return r;
 }
 
-static int catalogue_new(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
+static int catalogue_new(char * const *dirs, const char *root, const Catalogue *previous, ImageCache *images,
+                         Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = calloc(1, sizeof(Catalogue));
         int r;
 
@@ -390,6 +391,8 @@ static int catalogue_new(char * const *dirs, const char *root, const Catalogue *
         /* image facts outlive a catalogue: an image that did not change is never hashed again */
         if (previous && previous->images)
                 c->images = image_cache_ref(previous->images);
+        else if (images)
+                c->images = image_cache_ref(images);
         else {
                 r = image_cache_new(&c->images);
                 if (r < 0)
@@ -442,14 +445,14 @@ static int catalogue_complete(Catalogue *c, Dirs *d, Scan *s, int r, const Catal
         return r < 0 ? r : catalogue_finish(c, previous);
 }
 
-int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,
-                           Catalogue **ret) {
+int catalogue_build_seeded(char * const *dirs, const char *root, const Catalogue *previous, ImageCache *images,
+                           size_t max_entries, Catalogue **ret) {
         _cleanup_(catalogue_freep) Catalogue *c = NULL;
         Dirs d = {};
         Scan s = {};
         int r;
 
-        r = catalogue_new(dirs, root, previous, &c);
+        r = catalogue_new(dirs, root, previous, images, &c);
         if (r < 0)
                 return r;
         if (max_entries > 0)
@@ -467,6 +470,11 @@ int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue
         return 0;
 }
 
+int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,
+                           Catalogue **ret) {
+        return catalogue_build_seeded(dirs, root, previous, NULL, max_entries, ret);
+}
+
 int catalogue_build(char * const *dirs, const char *root, const Catalogue *previous, Catalogue **ret) {
         return catalogue_build_capped(dirs, root, previous, 0, ret);
 }
@@ -479,7 +487,7 @@ int catalogue_list_names(char * const *dirs, const char *root, char ***ret) {
         Scan s = {};
         int r;
 
-        r = catalogue_new(dirs, root, NULL, &c);        /* for dirs_open(); what it finds wrong is not kept */
+        r = catalogue_new(dirs, root, NULL, NULL, &c);  /* for dirs_open(); what it finds wrong is not kept */
         if (r < 0)
                 return r;
         r = dirs_open(c, &d);
@@ -529,7 +537,7 @@ int catalogue_update(const Catalogue *previous, char * const *changed, unsigned 
         Scan s = {};
         int r;
 
-        r = catalogue_new(previous->dirs, previous->root, previous, &c);
+        r = catalogue_new(previous->dirs, previous->root, previous, NULL, &c);
         if (r < 0)
                 return r;
         names = strv_copy(changed);

@@ -144,6 +144,11 @@ int catalogue_build(char * const *dirs, const char *root, const Catalogue *previ
 int catalogue_build_capped(char * const *dirs, const char *root, const Catalogue *previous, size_t max_entries,
                            Catalogue **ret);
 
+/* The same, with image facts from images (a cache seeded with an earlier run's facts, image_cache_add_hints())
+ * when there is no previous catalogue: the catalogue and its successors share it. Returns 0 or -ENOMEM. */
+int catalogue_build_seeded(char * const *dirs, const char *root, const Catalogue *previous, ImageCache *images,
+                           size_t max_entries, Catalogue **ret);
+
 /* Every name in the search directories that a build would look at (names that are not valid UTF-8
  * included, so that an update reports them), sorted and unique: what a full rescan in steps goes through.
  * Reads directories only, no file. Returns 0 or -ENOMEM. */

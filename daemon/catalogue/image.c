@@ -22,6 +22,19 @@ bool file_id_equal(const FileId *a, const FileId *b) {
                a->ctime_nsec == b->ctime_nsec;
 }
 
+int64_t file_id_clock_nsec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+bool file_id_settled(const FileId *id, int64_t since_nsec) {
+        /* ctime, not mtime: the kernel sets it on every write, and utimensat() cannot set it back. A ctime
+         * ahead of the clock (the clock was set back) is not settled either. */
+        return id->ctime_nsec < since_nsec - FILE_ID_SETTLE_NSEC;
+}
+
 ImageFacts *image_facts_new(void) {
         ImageFacts *f = calloc(1, sizeof(ImageFacts));
 
@@ -185,6 +198,10 @@ struct ImageCache {
         size_t *slots;                  /* index + 1 into items, 0 for empty; open addressing by dev and ino */
         size_t n_slots;                 /* a power of two, at least twice n_items */
         uint64_t n_hashed;
+        uint64_t n_reused;
+        uint64_t serial;
+        ImageFacts **hints;             /* from an earlier run, sorted by dev and ino */
+        size_t n_hints;
 };
 
 int image_cache_new(ImageCache **ret) {
@@ -208,7 +225,10 @@ ImageCache *image_cache_unref(ImageCache *c) {
                 return NULL;
         for (size_t i = 0; i < c->n_items; i++)
                 image_facts_unref(c->items[i]);
+        for (size_t i = 0; i < c->n_hints; i++)
+                image_facts_unref(c->hints[i]);
         free(c->items);
+        free(c->hints);
         free(c->slots);
         free(c);
         return NULL;
@@ -216,6 +236,78 @@ ImageCache *image_cache_unref(ImageCache *c) {
 
 uint64_t image_cache_n_hashed(const ImageCache *c) {
         return c ? c->n_hashed : 0;
+}
+
+uint64_t image_cache_n_reused(const ImageCache *c) {
+        return c ? c->n_reused : 0;
+}
+
+uint64_t image_cache_serial(const ImageCache *c) {
+        return c ? c->serial : 0;
+}
+
+size_t image_cache_size(const ImageCache *c) {
+        return c ? c->n_items : 0;
+}
+
+const ImageFacts *image_cache_at(const ImageCache *c, size_t i) {
+        return c->items[i];
+}
+
+static int hint_compare(const FileId *a, const FileId *b) {
+        if (a->dev != b->dev)
+                return a->dev < b->dev ? -1 : 1;
+        if (a->ino != b->ino)
+                return a->ino < b->ino ? -1 : 1;
+        return 0;
+}
+
+static int hint_ptr_compare(const void *a, const void *b) {
+        return hint_compare(&(*(ImageFacts * const *) a)->id, &(*(ImageFacts * const *) b)->id);
+}
+
+int image_cache_add_hints(ImageCache *c, ImageFacts * const *facts, size_t n) {
+        _cleanup_(freep) ImageFacts **all = NULL;
+        size_t total = c->n_hints + n;
+
+        if (n == 0)
+                return 0;
+        if (total < n || total > SIZE_MAX / sizeof(ImageFacts *))
+                return -ENOMEM;
+        all = malloc(total * sizeof(ImageFacts *));
+        if (!all)
+                return -ENOMEM;
+        if (c->n_hints > 0)
+                memcpy(all, c->hints, c->n_hints * sizeof(ImageFacts *));
+        memcpy(all + c->n_hints, facts, n * sizeof(ImageFacts *));
+        qsort(all, total, sizeof(ImageFacts *), hint_ptr_compare);
+        for (size_t i = 1; i < total; i++)
+                if (hint_compare(&all[i - 1]->id, &all[i]->id) == 0)
+                        return -EEXIST;
+        for (size_t i = 0; i < n; i++)
+                image_facts_ref(facts[i]);
+        free(c->hints);
+        c->hints = TAKE_PTR(all);
+        c->n_hints = total;
+        return 0;
+}
+
+/* The hint for exactly this identity, or NULL. */
+static ImageFacts *hint_find(const ImageCache *c, const FileId *id) {
+        size_t lo = 0, hi = c->n_hints;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int k = hint_compare(id, &c->hints[mid]->id);
+
+                if (k == 0)
+                        return file_id_equal(id, &c->hints[mid]->id) ? c->hints[mid] : NULL;
+                if (k < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return NULL;
 }
 
 static size_t slot_of(const ImageCache *c, dev_t dev, ino_t ino) {
@@ -281,25 +373,19 @@ static int cache_put(ImageCache *c, ImageFacts *f) {
         return 0;
 }
 
-int image_cache_get(ImageCache *c, int root_fd, const char *path, const struct stat *st, ImageFacts **ret) {
+/* Facts of the file at path, read now. Returns 0 and them, or a negative errno. */
+static int image_read(ImageCache *c, int root_fd, const char *path, ImageFacts **ret) {
         _cleanup_(image_facts_unrefp) ImageFacts *f = NULL;
         _cleanup_(closep) int fd = -1;
-        FileId id = file_id_from_stat(st);
         struct stat now;
+        int64_t since;
         int r;
-
-        if (c->n_slots > 0) {
-                size_t i = cache_probe(c, st->st_dev, st->st_ino);
-                if (c->slots[i] != 0 && file_id_equal(&c->items[c->slots[i] - 1]->id, &id)) {
-                        *ret = image_facts_ref(c->items[c->slots[i] - 1]);
-                        return 0;
-                }
-        }
 
         /* O_NONBLOCK: a file swapped for a FIFO since the stat must not hang the build */
         fd = chase_open(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return fd;
+        since = file_id_clock_nsec();
         if (fstat(fd, &now) < 0)
                 return -errno;
         if (!S_ISREG(now.st_mode))
@@ -313,13 +399,40 @@ int image_cache_get(ImageCache *c, int root_fd, const char *path, const struct s
         if (fstat(fd, &now) >= 0) {
                 FileId after = file_id_from_stat(&now);
                 if (file_id_equal(&after, &f->id)) {
+                        f->settled = file_id_settled(&f->id, since);
                         r = cache_put(c, f);
                         if (r < 0)
                                 return r;
+                        c->serial++;
                 }
         }
         *ret = TAKE_PTR(f);
         return 0;
+}
+
+int image_cache_get(ImageCache *c, int root_fd, const char *path, const struct stat *st, ImageFacts **ret) {
+        FileId id = file_id_from_stat(st);
+        ImageFacts *hint;
+        int r;
+
+        if (c->n_slots > 0) {
+                size_t i = cache_probe(c, st->st_dev, st->st_ino);
+                if (c->slots[i] != 0 && file_id_equal(&c->items[c->slots[i] - 1]->id, &id)) {
+                        *ret = image_facts_ref(c->items[c->slots[i] - 1]);
+                        return 0;
+                }
+        }
+        /* an earlier run's facts, for exactly this identity: the file is not opened */
+        hint = hint_find(c, &id);
+        if (hint) {
+                r = cache_put(c, hint);
+                if (r < 0)
+                        return r;
+                c->n_reused++;
+                *ret = image_facts_ref(hint);
+                return 0;
+        }
+        return image_read(c, root_fd, path, ret);
 }
 
 void image_cache_prune(ImageCache *c) {
@@ -328,13 +441,17 @@ void image_cache_prune(ImageCache *c) {
         if (!c)
                 return;
         for (size_t i = 0; i < c->n_items; i++) {
-                if (c->items[i]->n_ref == 1)
+                /* a hint holds a reference of its own: what only the cache and its hints hold goes too */
+                unsigned held = 1 + (hint_find(c, &c->items[i]->id) == c->items[i]);
+
+                if (c->items[i]->n_ref == held)
                         image_facts_unref(c->items[i]);
                 else
                         c->items[n++] = c->items[i];
         }
         if (n == c->n_items)
                 return;
+        c->serial++;
         c->n_items = n;
         if (cache_reindex(c, n) < 0) {
                 /* no memory for a new index: forget everything rather than keep a wrong one */

@@ -25,6 +25,19 @@ typedef struct FileId {
 FileId file_id_from_stat(const struct stat *st);
 bool file_id_equal(const FileId *a, const FileId *b) _pure_;
 
+/* An identity proves less than it seems: a write within the file system's timestamp granularity of the
+ * moment the facts were learned leaves it as it was. Facts learned less than this long after the file last
+ * changed are used by this process but not kept across a restart, which would otherwise make the stale
+ * answer permanent (git's "racily clean" entries). 2 s: FAT's granularity, the coarsest Linux mounts. */
+#define FILE_ID_SETTLE_NSEC (INT64_C(2) * 1000000000)
+
+/* CLOCK_REALTIME in nanoseconds: the clock of file timestamps. */
+int64_t file_id_clock_nsec(void);
+
+/* Whether facts learned about the file from since_nsec on (file_id_clock_nsec(), read before the stat()
+ * that gave id) may outlive this process: its last change came long enough before. */
+bool file_id_settled(const FileId *id, int64_t since_nsec) _pure_;
+
 /* Images larger than this get a size and a layout but no digest: no firmware image comes near it, and
  * hashing one would hold up everything else. */
 #define IMAGE_HASH_SIZE_MAX (UINT64_C(512) * 1024 * 1024)
@@ -42,6 +55,7 @@ typedef struct ImageFacts {
         SecureBootState secure_boot;    /* SECURE_BOOT_UNKNOWN: no variables could be read */
         char **certificates;            /* "PK:<id>", "KEK:<id>", "db:<id>" in store order, each once; NULL
                                          * when none (owned) */
+        bool settled;                   /* may be kept across restarts (file_id_settled()) */
 } ImageFacts;
 
 /* Facts that were not computed here (a client decoding the daemon's answer). NULL on ENOMEM. */
@@ -87,3 +101,19 @@ void image_cache_prune(ImageCache *c);
 
 /* How many files this cache has hashed so far (tests and benchmarks). */
 uint64_t image_cache_n_hashed(const ImageCache *c) _pure_;
+
+/* Facts from an earlier run (a cache file), each used instead of reading the file when, and only when, the
+ * file's identity is still the one it names; they are never pruned, and never used for another identity.
+ * Takes a reference to each. Returns 0, -EEXIST when two name the same device and inode, or -ENOMEM. */
+int image_cache_add_hints(ImageCache *c, ImageFacts * const *facts, size_t n);
+
+/* How many facts were taken from hints instead of reading the file. */
+uint64_t image_cache_n_reused(const ImageCache *c) _pure_;
+
+/* Counts changes of what the cache holds (facts computed or dropped), for whoever keeps a copy of it. */
+uint64_t image_cache_serial(const ImageCache *c) _pure_;
+
+/* The facts held, in no particular order: i < image_cache_size(c). Valid until the next call that changes
+ * the cache. */
+size_t image_cache_size(const ImageCache *c) _pure_;
+const ImageFacts *image_cache_at(const ImageCache *c, size_t i) _pure_;

@@ -48,7 +48,7 @@ void machine_aliases_free(MachineAlias *a, size_t n) {
 }
 
 /* Machine type names are short words of letters, digits, '.', '_' and '-' ("pc-q35-rhel9.6.0"). */
-static bool machine_name_valid(const char *s, size_t n) {
+bool qemu_machine_name_valid(const char *s, size_t n) {
         if (n == 0 || n > 64)
                 return false;
         for (size_t i = 0; i < n; i++)
@@ -73,7 +73,7 @@ static int parse_alias_line(const char *line, size_t n, MachineAlias *ret) {
 
         while (name_len < n && line[name_len] != ' ' && line[name_len] != '\t')
                 name_len++;
-        if (!machine_name_valid(line, name_len))
+        if (!qemu_machine_name_valid(line, name_len))
                 return -EBADMSG;
         if (n < sizeof(marker) + 1 || line[n - 1] != ')')
                 return 0;
@@ -81,7 +81,7 @@ static int parse_alias_line(const char *line, size_t n, MachineAlias *ret) {
         if (!p)
                 return 0;
         target = p + sizeof(marker) - 1;
-        if (target + 1 > line + n - 1 || !machine_name_valid(target, (size_t) (line + n - 1 - target)))
+        if (target + 1 > line + n - 1 || !qemu_machine_name_valid(target, (size_t) (line + n - 1 - target)))
                 return -EBADMSG;
         ret->alias = strndup(line, name_len);
         ret->machine = strndup(target, (size_t) (line + n - 1 - target));
@@ -136,6 +136,19 @@ int qemu_parse_machine_help(const char *text, size_t size, MachineAlias **ret, s
         return 0;
 }
 
+static bool version_char(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c != 0 && strchr(".-+~_", c));      /* strchr() finds a NUL */
+}
+
+bool qemu_version_valid(const char *s) {
+        size_t n = 0;
+
+        while (s[n] && n < 64 && version_char(s[n]))
+                n++;
+        return n > 0 && s[n] == 0;
+}
+
 int qemu_parse_version(const char *text, size_t size, char **ret) {
         static const char prefix[] = "QEMU emulator version ";
         size_t n = 0;
@@ -145,9 +158,7 @@ int qemu_parse_version(const char *text, size_t size, char **ret) {
                 return -EBADMSG;
         text += sizeof(prefix) - 1;
         size -= sizeof(prefix) - 1;
-        while (n < size && n < 64 && ((text[n] >= '0' && text[n] <= '9') || (text[n] >= 'a' && text[n] <= 'z') ||
-                                      (text[n] >= 'A' && text[n] <= 'Z') ||
-                                      (text[n] != 0 && strchr(".-+~_", text[n]))))  /* strchr() finds a NUL */
+        while (n < size && n < 64 && version_char(text[n]))
                 n++;
         if (n == 0 || (n < size && text[n] != ' ' && text[n] != '\n'))
                 return -EBADMSG;
@@ -158,17 +169,8 @@ int qemu_parse_version(const char *text, size_t size, char **ret) {
         return 0;
 }
 
-static QemuBinaryId binary_id_from_stat(const struct stat *st) {
-        return (QemuBinaryId) {
-                .dev = st->st_dev,
-                .ino = st->st_ino,
-                .size = st->st_size,
-                .mtime_nsec = (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
-        };
-}
-
 /* The binary for an architecture: the first directory that has it, executable, wins. */
-static char *find_binary(char * const *dirs, Architecture a, QemuBinaryId *ret_id) {
+static char *find_binary(char * const *dirs, Architecture a, FileId *ret_id) {
         STRV_FOREACH(d, dirs)
                 for (int k = 0; k < 2; k++) {
                         const char *name = k == 0 ? binary_names[a] : a == NATIVE_ARCH ? "qemu-kvm" : NULL;
@@ -176,7 +178,7 @@ static char *find_binary(char * const *dirs, Architecture a, QemuBinaryId *ret_i
                         struct stat st;
 
                         if (p && stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
-                                *ret_id = binary_id_from_stat(&st);
+                                *ret_id = file_id_from_stat(&st);
                                 return TAKE_PTR(p);
                         }
                 }
@@ -373,9 +375,37 @@ static int arch_take(QemuArch *qa, const Run *version, const Run *help) {
         return 0;
 }
 
-int qemu_machines_probe(char * const *dirs, uint64_t timeout_usec, QemuMachines **ret) {
+/* Copies the usable answer of known for qa's binary, if it has one for the same path and identity.
+ * Returns 1 when it did, 0 when there is none, or -ENOMEM. */
+static int arch_take_known(QemuArch *qa, const QemuArch *known) {
+        if (!known || !known->binary || known->problem || !streq(known->binary, qa->binary) ||
+            !file_id_equal(&known->id, &qa->id))
+                return 0;
+        if (known->version) {
+                qa->version = strdup(known->version);
+                if (!qa->version)
+                        return -ENOMEM;
+        }
+        qa->aliases = calloc(known->n_aliases ?: 1, sizeof(MachineAlias));
+        if (!qa->aliases)
+                return -ENOMEM;
+        for (size_t i = 0; i < known->n_aliases; i++) {
+                qa->aliases[i].alias = strdup(known->aliases[i].alias);
+                qa->aliases[i].machine = strdup(known->aliases[i].machine);
+                qa->n_aliases++;
+                if (!qa->aliases[i].alias || !qa->aliases[i].machine)
+                        return -ENOMEM;
+        }
+        qa->settled = known->settled;
+        return 1;
+}
+
+int qemu_machines_probe_known(char * const *dirs, uint64_t timeout_usec, const QemuMachines *known,
+                              QemuMachines **ret) {
         _cleanup_(qemu_machines_freep) QemuMachines *q = calloc(1, sizeof(QemuMachines));
         Run runs[2 * _ARCH_MAX];
+        bool ran[_ARCH_MAX] = {};
+        int64_t since = file_id_clock_nsec();
         int r = 0;
 
         if (!q)
@@ -386,7 +416,7 @@ int qemu_machines_probe(char * const *dirs, uint64_t timeout_usec, QemuMachines 
         for (size_t i = 0; i < ELEMENTSOF(runs); i++)
                 runs[i] = (Run) { .out = -1, .pidfd = -1 };
 
-        for (int a = 0; a < _ARCH_MAX; a++) {
+        for (int a = 0; a < _ARCH_MAX && r >= 0; a++) {
                 QemuArch *qa = &q->arch[a];
                 const char *help[] = { NULL, "-machine", "help", "-nodefaults", "-no-user-config", "-display",
                                        "none", NULL };
@@ -396,6 +426,12 @@ int qemu_machines_probe(char * const *dirs, uint64_t timeout_usec, QemuMachines 
                 qa->binary = find_binary(q->dirs, a, &qa->id);
                 if (!qa->binary)
                         continue;
+                r = arch_take_known(qa, known ? &known->arch[a] : NULL);
+                if (r != 0) {
+                        q->n_reused += r > 0;
+                        continue;
+                }
+                ran[a] = true;
                 help[0] = version[0] = qa->binary;
                 k = run_start(qa->binary, version, &runs[2 * a]);
                 if (k >= 0)
@@ -403,10 +439,13 @@ int qemu_machines_probe(char * const *dirs, uint64_t timeout_usec, QemuMachines 
                 if (k < 0)
                         qa->problem = strdup_printf("cannot run: %s", strerror(-k));
         }
-        runs_wait(runs, ELEMENTSOF(runs), timeout_usec);
+        if (r >= 0)
+                runs_wait(runs, ELEMENTSOF(runs), timeout_usec);
         for (int a = 0; a < _ARCH_MAX && r >= 0; a++)
-                if (q->arch[a].binary && !q->arch[a].problem)
+                if (ran[a] && !q->arch[a].problem) {
                         r = arch_take(&q->arch[a], &runs[2 * a], &runs[2 * a + 1]);
+                        q->arch[a].settled = file_id_settled(&q->arch[a].id, since);
+                }
         for (size_t i = 0; i < ELEMENTSOF(runs); i++)
                 run_done(&runs[i]);
         if (r < 0)
@@ -415,12 +454,16 @@ int qemu_machines_probe(char * const *dirs, uint64_t timeout_usec, QemuMachines 
         return 0;
 }
 
+int qemu_machines_probe(char * const *dirs, uint64_t timeout_usec, QemuMachines **ret) {
+        return qemu_machines_probe_known(dirs, timeout_usec, NULL, ret);
+}
+
 bool qemu_machines_outdated(const QemuMachines *q) {
         for (int a = 0; a < _ARCH_MAX; a++) {
-                QemuBinaryId id = {};
+                FileId id = {};
                 _cleanup_(freep) char *b = find_binary(q->dirs, a, &id);
 
-                if (!streq_ptr(b, q->arch[a].binary) || memcmp(&id, &q->arch[a].id, sizeof(id)) != 0)
+                if (!streq_ptr(b, q->arch[a].binary) || (b && !file_id_equal(&id, &q->arch[a].id)))
                         return true;
         }
         return false;

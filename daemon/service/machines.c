@@ -15,6 +15,7 @@ struct Machines {
         void *userdata;
 
         QemuMachines *current;
+        uint64_t serial;                /* +1 each time current changes, if only in its binaries' identities */
 
         int inotify_fd;
         sd_event_source *inotify_source;
@@ -61,7 +62,8 @@ static void *probe_thread(void *userdata) {
         Machines *ms = userdata;
         uint64_t one = 1;
 
-        ms->result_error = qemu_machines_probe(ms->dirs, ms->timeout_usec, &ms->result);
+        /* current stays put while the thread runs: only the binaries that changed are asked again */
+        ms->result_error = qemu_machines_probe_known(ms->dirs, ms->timeout_usec, ms->current, &ms->result);
         (void) write(ms->done_fd, &one, sizeof(one));
         return NULL;
 }
@@ -105,8 +107,17 @@ static int on_probe_done(sd_event_source *s, int fd, uint32_t revents, void *use
                 log_changes(ms->current, ms->result);
                 qemu_machines_free(ms->current);
                 ms->current = TAKE_PTR(ms->result);
+                ms->serial++;
                 if (ms->handler)
                         ms->handler(ms, ms->userdata);
+        } else {
+                /* the same answers from other versions of the same binaries (touched, or rebuilt alike):
+                 * current is lent out, so only what identifies the versions is taken over */
+                for (int a = 0; a < _ARCH_MAX; a++) {
+                        ms->current->arch[a].id = ms->result->arch[a].id;
+                        ms->current->arch[a].settled = ms->result->arch[a].settled;
+                }
+                ms->serial++;
         }
         ms->result = qemu_machines_free(ms->result);
         if (ms->again)
@@ -159,8 +170,8 @@ static int machines_watch(Machines *ms) {
         return sd_event_add_io(ms->event, &ms->done_source, ms->done_fd, EPOLLIN, on_probe_done, ms);
 }
 
-int machines_new(sd_event *event, char * const *dirs, uint64_t timeout_usec, MachinesHandler handler,
-                 void *userdata, Machines **ret) {
+int machines_new(sd_event *event, char * const *dirs, uint64_t timeout_usec, const QemuMachines *known,
+                 MachinesHandler handler, void *userdata, Machines **ret) {
         _cleanup_(machines_freep) Machines *ms = calloc(1, sizeof(Machines));
         int r;
 
@@ -171,7 +182,7 @@ int machines_new(sd_event *event, char * const *dirs, uint64_t timeout_usec, Mac
         ms->dirs = strv_copy(dirs);
         if (!ms->dirs)
                 return -ENOMEM;
-        r = qemu_machines_probe(ms->dirs, timeout_usec, &ms->current);
+        r = qemu_machines_probe_known(ms->dirs, timeout_usec, known, &ms->current);
         if (r < 0)
                 return r;
         log_changes(NULL, ms->current);
@@ -186,6 +197,10 @@ int machines_new(sd_event *event, char * const *dirs, uint64_t timeout_usec, Mac
 
 const QemuMachines *machines_current(const Machines *ms) {
         return ms ? ms->current : NULL;
+}
+
+uint64_t machines_serial(const Machines *ms) {
+        return ms ? ms->serial : 0;
 }
 
 Machines *machines_free(Machines *ms) {

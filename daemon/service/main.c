@@ -20,6 +20,8 @@ static char *arg_qemu_dirs = NULL;
 static uint64_t arg_qemu_timeout_usec = QEMU_TIMEOUT_USEC_DEFAULT;
 static uint64_t arg_poll_usec = MANAGER_POLL_USEC_DEFAULT;
 static size_t arg_max_descriptors = CATALOGUE_ENTRIES_MAX;
+static char *arg_cache_dir = NULL;
+static bool arg_no_cache = false;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -39,6 +41,10 @@ static void help(void) {
                "                          (default 5000)\n"
                "     --max-descriptors=N  Serve at most N descriptor files, the first in rank order\n"
                "                          (default and most: %u)\n"
+               "     --cache-dir=DIR      Keep image facts and QEMU's answers across restarts in DIR\n"
+               "                          (default $CACHE_DIRECTORY, else ~/.cache/fwregistryd with\n"
+               "                          --user, /var/cache/fwregistryd with --system; none with --root)\n"
+               "     --no-cache           Neither read nor write a cache: learn everything afresh\n"
                "     --log-level=LEVEL    debug, info, notice, warning, err\n",
                program_invocation_short_name, CATALOGUE_ENTRIES_MAX);
 }
@@ -47,7 +53,7 @@ static int parse_argv(int argc, char *argv[]) {
         enum {
                 ARG_VERSION = 0x100, ARG_SYSTEM, ARG_USER, ARG_ROOT, ARG_SEARCH_PATH, ARG_EXTRA_DIR, ARG_LOG_LEVEL,
                 ARG_DEBOUNCE, ARG_QEMU_DIRS, ARG_QEMU_TIMEOUT, ARG_POLL_INTERVAL,
-                ARG_MAX_DESCRIPTORS,
+                ARG_MAX_DESCRIPTORS, ARG_CACHE_DIR, ARG_NO_CACHE,
         };
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
@@ -63,6 +69,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "qemu-timeout", required_argument, NULL, ARG_QEMU_TIMEOUT },
                 { "poll-interval", required_argument, NULL, ARG_POLL_INTERVAL },
                 { "max-descriptors", required_argument, NULL, ARG_MAX_DESCRIPTORS },
+                { "cache-dir",   required_argument, NULL, ARG_CACHE_DIR   },
+                { "no-cache",    no_argument,       NULL, ARG_NO_CACHE    },
                 {}
         };
         int c;
@@ -131,6 +139,17 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_max_descriptors = n;
                         break;
                 }
+                case ARG_CACHE_DIR:
+                        if (optarg[0] != '/')
+                                return log_error_errno(EINVAL, "Invalid --cache-dir '%s': an absolute path.", optarg);
+                        free(arg_cache_dir);
+                        arg_cache_dir = strdup(optarg);
+                        if (!arg_cache_dir)
+                                return log_oom();
+                        break;
+                case ARG_NO_CACHE:
+                        arg_no_cache = true;
+                        break;
                 case ARG_QEMU_DIRS:
                         free(arg_qemu_dirs);
                         arg_qemu_dirs = strdup(optarg);
@@ -227,6 +246,19 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_oom();
 
+        /* a root's tree is described, not served from: without --cache-dir it gets no cache of the host's */
+        if (!arg_no_cache && arg_cache_dir) {
+                m->cache_dir = strdup(arg_cache_dir);
+                if (!m->cache_dir)
+                        return log_oom();
+        } else if (!arg_no_cache && !m->root) {
+                r = manager_cache_default_dir(arg_user, &m->cache_dir);
+                if (r == -ENXIO)
+                        log_notice("No $XDG_CACHE_HOME or $HOME to keep a cache in, serving without one.");
+                else if (r < 0)
+                        return log_oom();
+        }
+
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
@@ -253,6 +285,7 @@ static int run(int argc, char *argv[]) {
         log_info("%s on the %s bus.", strempty(status), arg_user ? "session" : "system");
 
         r = sd_event_loop(m->event);
+        manager_cache_flush(m);         /* what a write due soon would have said */
         if (r == -ECONNRESET)
                 return r;               /* the bus went away: logged already */
         if (r < 0)
@@ -266,6 +299,7 @@ int main(int argc, char *argv[]) {
         free(arg_root);
         free(arg_search_path);
         free(arg_qemu_dirs);
+        free(arg_cache_dir);
         strv_free(arg_extra_dirs);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

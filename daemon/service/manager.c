@@ -50,6 +50,8 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         watch_free(m->watch);
+        manager_cache_free(m->cache);   /* before what it writes about */
+        free(m->cache_dir);
         machines_free(m->machines);
         strv_free(m->qemu_dirs);
         sd_event_source_disable_unref(m->debounce);
@@ -198,6 +200,7 @@ static int manager_apply(Manager *m, Catalogue *c, const char *why) {
         if (shrunk)
                 memory_trim();
         m->n_rebuilds++;
+        manager_cache_changed(m);
         /* entries that did not change name the same images and link targets as before */
         (void) manager_update_watches(m, false, added || removed || modified);
 
@@ -240,6 +243,7 @@ static void take_startup_events(Manager *m) {
 static void on_machines_changed(Machines *ms, void *userdata) {
         Manager *m = userdata;
         (void) bus_emit_machines_changed(m->bus);
+        manager_cache_changed(m);
 }
 
 int manager_load(Manager *m) {
@@ -247,8 +251,12 @@ int manager_load(Manager *m) {
         Catalogue *c = NULL;
         int r;
 
-        r = machines_new(m->event, m->qemu_dirs ?: (char *[]) { NULL }, m->qemu_timeout_usec, on_machines_changed,
-                         m, &m->machines);
+        /* an earlier run's answers first: what did not change is neither run nor hashed again */
+        r = manager_cache_open(m);
+        if (r < 0)
+                return log_oom();
+        r = machines_new(m->event, m->qemu_dirs ?: (char *[]) { NULL }, m->qemu_timeout_usec,
+                         manager_cache_known(m), on_machines_changed, m, &m->machines);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask QEMU for machine types: %m");
 
@@ -258,7 +266,8 @@ int manager_load(Manager *m) {
         /* the search directories are watched before they are read, so nothing falls between the two */
         r = manager_update_watches(m, true, true);
         if (r >= 0)
-                r = catalogue_build_capped(m->search_path, m->root, NULL, m->max_entries, &m->catalogue);
+                r = catalogue_build_seeded(m->search_path, m->root, NULL, manager_cache_images(m), m->max_entries,
+                                           &m->catalogue);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the firmware catalogue: %m");
 
@@ -274,6 +283,7 @@ int manager_load(Manager *m) {
         }
         take_startup_events(m);
         manager_check_watches(m);
+        manager_cache_loaded(m);
 
         log_catalogue_problems(m->catalogue, NULL, NULL);
         log_masks(m->catalogue, NULL, NULL);

@@ -11,6 +11,7 @@
 #include "bus/bus.h"
 #include "catalogue/catalogue.h"
 #include "machines.h"
+#include "manager-cache.h"
 #include "watch.h"
 
 /* How many changed names one rebuild takes on; the rest follow in further rebuilds, with bus calls
@@ -70,6 +71,9 @@ typedef struct Manager {
         char **qemu_dirs;               /* where QEMU binaries are asked for machine aliases; empty: none */
         uint64_t qemu_timeout_usec;
         Machines *machines;
+
+        char *cache_dir;                /* where the cache file lives; NULL: no cache (--no-cache, --root) */
+        ManagerCache *cache;
 } Manager;
 
 /* Takes the configuration; the search path is copied. Returns 0 or -ENOMEM. */

@@ -2,6 +2,7 @@
 """Shared pieces of the integration tests: a private system bus, the real fwregistryd from the build tree
 running with --root at a temporary tree, descriptor fixtures, and waiting with deadlines instead of sleeps."""
 
+import atexit
 import json
 import os
 import shlex
@@ -57,6 +58,11 @@ BUS_CONFIG = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 '''
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+
+# A daemon started without --root keeps its cache where $CACHE_DIRECTORY says, else in /var/cache/fwregistryd:
+# the test run's own directory, never the host's.
+os.environ['CACHE_DIRECTORY'] = tempfile.mkdtemp(prefix='fwregistryd-cache-')
+atexit.register(shutil.rmtree, os.environ['CACHE_DIRECTORY'], ignore_errors=True)
 
 
 def flash(code, vars_, arch='x86_64', machines=('pc-q35-*',), features=(), fmt='raw', description=None):
@@ -177,9 +183,10 @@ class DaemonTestCase(dbusmock.DBusTestCase):
             with open(self.log_path, errors='replace') as f:
                 sys.stderr.write(f'\n--- fwregistryd log ---\n{f.read()}--- end of log ---\n')
 
-    def start_daemon(self, *extra, unperturbed=False):
+    def start_daemon(self, *extra, unperturbed=False, prefix=()):
         """Starts the daemon on the test's bus. unperturbed: without meson's MALLOC_PERTURB_, for tests that
-        judge the daemon's memory (with it, a leak did not show in VmRSS: see test_hostile's memory tests)."""
+        judge the daemon's memory (with it, a leak did not show in VmRSS: see test_hostile's memory tests).
+        prefix: a command that execs the rest (a mount namespace of its own, say)."""
         self.log_path = os.path.join(self.root, 'daemon.log')
         self.log = open(self.log_path, 'a')
         env = dict(os.environ, FWREGISTRYD_LOG_LEVEL='debug')
@@ -187,7 +194,7 @@ class DaemonTestCase(dbusmock.DBusTestCase):
             env.pop('MALLOC_PERTURB_', None)
         # under valgrind everything is slower: widen the window so one burst of changes still lands in one
         debounce = [f'--debounce={50 * SLOW}'] if WRAPPER else []
-        self.daemon = subprocess.Popen([*WRAPPER, DAEMON, '--system', '--root', self.root, *debounce,
+        self.daemon = subprocess.Popen([*prefix, *WRAPPER, DAEMON, '--system', '--root', self.root, *debounce,
                                         *self.daemon_args, *extra], stdout=self.log, stderr=subprocess.STDOUT,
                                        env=env)
         wait_until(lambda: self.daemon.poll() is not None or self.bus.name_has_owner(BUS_NAME),

@@ -280,6 +280,87 @@ export -f system_bus boot_running no_failed_units sysusers_user service_sandboxe
         reload_interactive reload_rule reload_root systemctl_reload activation user_instance systemctl_reload_user \
         dpkg_remove journal_clean
 
+# ---- the cache file (fwregistryd(8), "Cache"): a second start serves from it, a corrupted one is survived ----
+CACHE_FILE=/var/cache/fwregistryd/facts.cache
+CACHE_DROPIN=/run/systemd/system/fwregistryd.service.d/50-fwregistryd-test-cache.conf
+export CACHE_FILE CACHE_DROPIN
+
+# cache_debug on|off: the service logs at debug level, where a line says what came from the cache
+cache_debug() {
+        if [ "$1" = on ]; then
+                mkdir -p "${CACHE_DROPIN%/*}"
+                printf '[Service]\nEnvironment=FWREGISTRYD_LOG_LEVEL=debug\n' >"$CACHE_DROPIN"
+        else
+                rm -f "$CACHE_DROPIN"
+        fi
+        systemctl daemon-reload
+}
+
+# cache_activate: stops the service, activates it with a Resolve, and prints how long the answer took and
+# this invocation's lines about the cache
+cache_activate() {
+        local t0 t1 id out deadline=$((SECONDS + 10))
+        systemctl stop fwregistryd.service || return 1
+        t0=$(date +%s%N)
+        as "$USER_NAME" busctl call $NAME $OBJ $IFACE Resolve 'a{sv}' 1 architecture s x86_64 >/dev/null || return 1
+        t1=$(date +%s%N)
+        echo "from the call that activated it to its answer: $(((t1 - t0) / 1000000)) ms"
+        id=$(systemctl show -P InvocationID fwregistryd.service)
+        until out=$(journalctl -b --no-pager -o cat _SYSTEMD_INVOCATION_ID="$id" | grep -E 'Reused|Loaded|Cache file'); \
+                grep -q Reused <<<"$out" || [ $SECONDS -ge $deadline ]; do
+                sleep 0.2
+        done
+        echo "$out"
+}
+
+# cache_digest_ok: the digest Resolve serves for x86_64 is the image's
+cache_digest_ok() {
+        local got path digest
+        got=$(as "$USER_NAME" busctl --json=short call $NAME $OBJ $IFACE Resolve 'a{sv}' 1 architecture s x86_64)
+        path=$(grep -o '"executable":{"type":"s","data":"[^"]*"' <<<"$got" | sed 's/.*"data":"//; s/"$//')
+        digest=$(grep -o '"executable-sha256":{"type":"s","data":"[0-9a-f]*"' <<<"$got" | sed 's/.*"data":"//; s/"$//')
+        echo "served: $digest $path"
+        sha256sum "$path"
+        [ -n "$digest" ] && [ "$digest" = "$(sha256sum "$path" | cut -d' ' -f1)" ]
+}
+
+cache_second_start() {
+        local out rc
+        cache_debug on
+        # the first start learns what the running daemon could not keep (images installed moments before it
+        # hashed them); the second serves from the file
+        cache_activate >/dev/null && out=$(cache_activate)
+        rc=$?
+        echo "$out"
+        ls -l "$CACHE_FILE"
+        cache_digest_ok || rc=1
+        cache_debug off
+        systemctl restart fwregistryd.service
+        [ $rc -eq 0 ] && grep -qE 'Reused ([1-9][0-9]*) of \1 image facts' <<<"$out" &&
+                grep -q ' 0 images hashed' <<<"$out" && [ "$(stat -c %U "$CACHE_FILE")" = fwregistry ]
+}
+
+cache_corrupted() {
+        local out again rc size
+        cache_debug on
+        systemctl stop fwregistryd.service
+        size=$(stat -c %s "$CACHE_FILE")
+        printf 'garbage' | dd of="$CACHE_FILE" bs=1 seek=$((size / 2)) conv=notrunc status=none
+        out=$(cache_activate)
+        rc=$?
+        echo "$out"
+        cache_digest_ok || rc=1
+        # rewritten at exit: the start after serves from it again
+        again=$(cache_activate) || rc=1
+        echo "$again"
+        cache_debug off
+        systemctl restart fwregistryd.service
+        [ $rc -eq 0 ] && [ "$(grep -c "Cache file '" <<<"$out")" = 1 ] && grep -q 'checksum mismatch' <<<"$out" &&
+                grep -qE 'Reused [1-9]' <<<"$again"
+}
+
+export -f cache_debug cache_activate cache_digest_ok cache_second_start cache_corrupted
+
 emit "# fwregistryd-system-test: started in $(systemd-detect-virt), kernel $(uname -r)"
 CHECK_TIMEOUT=240 run 'boot reaches running' boot_running
 run 'no failed units' no_failed_units
@@ -301,6 +382,8 @@ run 'Reload allowed by a polkit rule' reload_rule
 run 'Reload as root' reload_root
 run 'systemctl reload fwregistryd' systemctl_reload
 run 'D-Bus activation after systemctl stop' activation
+run 'cache file: a second start serves from it' cache_second_start
+run 'cache file: a corrupted one costs one line, never a wrong digest' cache_corrupted
 run 'user instance: session bus activation, ~/.config/qemu/firmware' user_instance
 run 'systemctl --user reload fwregistryd' systemctl_reload_user
 run 'systemd-analyze verify: both units clean' units_verify
