@@ -1,20 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The checks of the system test, run as root inside the booted test system by fwregistryd-test.service (a test
-# fixture, not part of the package). Writes TAP: "ok N - name" or "not ok N - name", each followed by its evidence
+# fixture, not part of the package): they install the project's Debian packages with apt, use them, upgrade,
+# remove and purge them. Writes TAP: "ok N - name" or "not ok N - name", each followed by its evidence
 # as "# " lines, to the results directory (a bind mount under systemd-nspawn) and, in a VM, to the second serial
 # port. Ends with a "# fwregistryd-system-test: done" line and powers the system off.
 set -u
 
 RESULTS=/var/lib/fwregistryd-test/results.tap
-DEBS=/var/cache/fwregistryd-test/debs
+DEBS=/var/cache/fwregistryd-test/debs              # Debian's firmware packages
+PACKAGES=/var/cache/fwregistryd-test/packages      # ours: install/ and upgrade/ (a higher version)
+FIXTURES=/usr/local/libexec/fwregistryd-test
 NAME=io.github.fwregistryd.FirmwareRegistry1
 OBJ=/io/github/fwregistryd/FirmwareRegistry1
 IFACE=$NAME.Manager
 USER_NAME=fwtest            # an unprivileged user, no polkit rule
 ADMIN_NAME=fwtest-admin     # an unprivileged user that a polkit rule allows to reload
-export NAME OBJ IFACE USER_NAME ADMIN_NAME DEBS
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 LC_ALL=C.UTF-8
+export NAME OBJ IFACE USER_NAME ADMIN_NAME DEBS PACKAGES FIXTURES
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
 
 serial=
 systemd-detect-virt --vm --quiet && [ -c /dev/ttyS1 ] && serial=/dev/ttyS1
@@ -28,11 +31,12 @@ emit() {
 n=0
 # run NAME FUNCTION: one check, bounded in time; its output is the evidence
 run() {
-        local name=$1 fn=$2 out rc
+        local name=$1 fn=$2 out rc start=$SECONDS
         n=$((n + 1))
         out=$(timeout --kill-after=5 "${CHECK_TIMEOUT:-120}" bash -c "set -u; $fn" 2>&1)
         rc=$?
         [ $rc -eq 124 ] && out+=$'\n'"timed out after ${CHECK_TIMEOUT:-120} s"
+        [ $((SECONDS - start)) -lt 5 ] || out+=$'\n'"($((SECONDS - start)) s)"
         if [ $rc -eq 0 ]; then
                 emit "ok $n - $name"
         else
@@ -101,6 +105,31 @@ no_failed_units() {
         failed=$(systemctl list-units --failed --no-legend --plain)
         echo "failed units: ${failed:-none}"
         [ -z "$failed" ]
+}
+
+# apt_install DIR: what an administrator runs, on both packages of DIR. The system has no network: apt takes their
+# dependencies from its cache, where they were put when the tree was built.
+apt_install() {
+        apt-get install -y -q "$PACKAGES/$1"/fwregistryd_*.deb "$PACKAGES/$1"/python3-fwregistry_*.deb \
+                >/tmp/apt-$1.log 2>&1
+        rc=$?
+        grep -v -e '^Selecting' -e '^Preparing' -e '^Unpacking' -e '^(Reading' /tmp/apt-$1.log | tail -n 12
+        [ $rc -eq 0 ] || return 1
+        dpkg-query -W fwregistryd python3-fwregistry
+}
+
+# after apt-get install: the postinst enabled and started the service, before any call could activate it, and an
+# unprivileged Resolve reaches the daemon (which answers that nothing fits: no firmware package is installed yet)
+installed_serves() {
+        state=$(systemctl is-active fwregistryd.service)
+        enabled=$(systemctl is-enabled fwregistryd.service)
+        echo "fwregistryd.service: $state, $enabled, since $(systemctl show -P ActiveEnterTimestamp fwregistryd.service)"
+        if [ "$state" != active ] || [ "$enabled" != enabled ]; then
+                journalctl -b --no-pager -o cat -u fwregistryd.service | tail -n 8
+                return 1
+        fi
+        expect_error 'No firmware matches' as "$USER_NAME" busctl call $NAME $OBJ $IFACE Resolve 'a{sv}' 2 \
+                architecture s x86_64 machine s q35
 }
 
 sysusers_user() {
@@ -181,6 +210,14 @@ unpriv_ctl() {
         as "$USER_NAME" fwregistryctl resolve --arch aarch64 --machine virt
 }
 
+# the Python module, from Debian's python3, as an unprivileged user: imported, and it resolves
+python_module() {
+        as "$USER_NAME" /usr/bin/python3 -c 'import fwregistry
+print("fwregistry from", fwregistry.__file__)
+fw = fwregistry.Client().resolve(architecture="x86_64", machine="q35")
+print("resolve(architecture=x86_64, machine=q35):", fw.name, fw.executable)'
+}
+
 policy_request_name() {
         expect_error org.freedesktop.DBus.Error.AccessDenied as "$USER_NAME" dbus-send --system --print-reply \
                 --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.RequestName string:$NAME uint32:0
@@ -248,6 +285,36 @@ systemctl_reload_user() {
         systemctl --user -M "$USER_NAME@" is-active fwregistryd.service
 }
 
+# apt-get install of the rebuilt packages, of a higher version, while an unprivileged client calls Resolve in a
+# loop: the postinst restarts the daemon (a new InstanceId), and no call fails for longer than the restart takes,
+# as systemd timed it. resolve-loop --judge prints the figures.
+upgrade() {
+        before=$(busctl get-property $NAME $OBJ $IFACE InstanceId) || return 1
+        version=$(dpkg-query -W -f='${Version}' fwregistryd)
+        calls=$(mktemp)
+        chmod 666 "$calls"
+        # not through as(): $! must be the client itself (setpriv and env exec it), not a subshell that a kill
+        # would leave it running from, holding this check's output open
+        setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups env -i PATH="$PATH" LC_ALL=C.UTF-8 \
+                "$FIXTURES/resolve-loop" "$calls" </dev/null >/tmp/resolve-loop.log 2>&1 &
+        loop=$!
+        wait_for "$calls" '^ok ' 30 >/dev/null || { kill $loop; return 1; }
+        apt_install upgrade >/tmp/upgrade.out
+        rc=$?
+        sleep 1         # and on for a while with the new daemon
+        kill $loop
+        wait $loop
+        cat /tmp/resolve-loop.log
+        tail -n 4 /tmp/upgrade.out
+        [ $rc -eq 0 ] || { cat /tmp/upgrade.out; return 1; }
+        after=$(busctl get-property $NAME $OBJ $IFACE InstanceId)
+        echo "fwregistryd $version -> $(dpkg-query -W -f='${Version}' fwregistryd); InstanceId $before -> $after"
+        "$FIXTURES/resolve-loop" --judge "$calls" \
+                "$(systemctl show -P ActiveExitTimestampMonotonic fwregistryd.service)" \
+                "$(systemctl show -P ActiveEnterTimestampMonotonic fwregistryd.service)" || return 1
+        [ "$before" != "$after" ]
+}
+
 dpkg_remove() {
         mon=$(mktemp)
         chmod 644 "$mon"
@@ -275,6 +342,60 @@ journal_clean() {
         [ -z "$bad" ]
 }
 
+# apt-get remove: the prerm stopped the service, no process of it is left, the bus forgets the name, and every
+# file of both packages is gone (it has no conffiles; its own directories go too)
+apt_remove() {
+        dpkg-query -L fwregistryd python3-fwregistry | sort -u >/tmp/package-files
+        apt-get remove -y -q fwregistryd python3-fwregistry 2>&1 | tail -n 3
+        state=$(systemctl is-active fwregistryd.service)
+        echo "fwregistryd.service: $state ($(systemctl show -P LoadState fwregistryd.service))"
+        procs=$(find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' -user fwregistry 2>/dev/null)
+        echo "processes of the fwregistry user: ${procs:-none}"
+        left=$(while read -r f; do
+                if [ -d "$f" ]; then    # shared directories stay (/lib is a link to one)
+                        case "$f" in *fwregistry*) echo "$f" ;; esac
+                elif [ -e "$f" ] || [ -L "$f" ]; then
+                        echo "$f"
+                fi
+        done </tmp/package-files)
+        echo "of the $(wc -l </tmp/package-files) paths of both packages, left: ${left:-none}"
+        echo "dpkg: $(dpkg-query -W -f='${db:Status-Abbrev}${Package} ' fwregistryd python3-fwregistry 2>/dev/null)"
+        # not judged: Debian stops no user units on removal, so a user's instance runs on until its session ends
+        echo "$USER_NAME's user instance: $(systemctl --user -M "$USER_NAME@" is-active fwregistryd.service)"
+        # the bus reads its service files again when they change: neither owned nor activatable
+        deadline=$((SECONDS + 10))
+        while busctl list --no-legend | grep -F "$NAME"; do
+                [ $SECONDS -lt $deadline ] || { echo "the bus still knows $NAME"; return 1; }
+                sleep 0.2
+        done
+        echo "the bus: no $NAME"
+        [ "$state" = inactive ] && [ -z "$procs" ] && [ -z "$left" ]
+}
+
+# apt-get purge: nothing of the packages is left, by name anywhere or by content in /etc and /var, but the system
+# user (Debian policy keeps it: files it owned may remain). Not searched: what the test fixtures are and bring
+# (their names have fwregistryd-test), the test users' homes, logs, and the virtual and temporary file systems.
+apt_purge() {
+        # only what dpkg still knows of: python3-fwregistry, without conffiles or postrm, went whole with remove
+        known=$(dpkg-query -W -f='${Package} ' fwregistryd python3-fwregistry 2>/dev/null)
+        echo "known to dpkg before the purge: ${known:-nothing}"
+        [ -n "$known" ] && apt-get purge -y -q $known 2>&1 | tail -n 3
+        status=$(dpkg-query -W -f='${db:Status-Abbrev}${Package}\n' fwregistryd python3-fwregistry 2>/dev/null)
+        echo "dpkg: ${status:-knows neither package}"
+        named=$(find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp \
+                -o -path /home -o -name '*fwregistryd-test*' \) -prune -o -name '*fwregistry*' -print)
+        echo "files named after it: ${named:-none}"
+        # the user and group databases keep the user; status-old is dpkg's copy of its database from before
+        mention=$(grep -rlIP --exclude='*fwregistryd-test*' --exclude-dir='*fwregistryd-test*' --exclude-dir=log \
+                'fwregistry(?!d-test)' /etc /var 2>/dev/null |
+                grep -v -x -e '/etc/\(passwd\|group\|shadow\|gshadow\)-\?' -e /var/lib/dpkg/status-old)
+        echo "files that mention it: ${mention:-none}"
+        user=$(getent passwd fwregistry)
+        echo "the system user, which stays: ${user:-none}"
+        [ -z "$named" ] && [ -z "$mention" ] && [ -n "$user" ] && ! grep -q '^[^pu]' <<<"$status"
+}
+
+export -f apt_install installed_serves python_module upgrade apt_remove apt_purge
 export -f system_bus boot_running no_failed_units sysusers_user service_sandboxed units_verify security_score dpkg_install \
         unpriv_resolve unpriv_list unpriv_tree unpriv_ctl policy_request_name policy_properties_set reload_denied \
         reload_interactive reload_rule reload_root systemctl_reload activation user_instance systemctl_reload_user \
@@ -365,6 +486,8 @@ emit "# fwregistryd-system-test: started in $(systemd-detect-virt), kernel $(una
 CHECK_TIMEOUT=240 run 'boot reaches running' boot_running
 run 'no failed units' no_failed_units
 run "system bus: ${FWREGISTRY_TEST_BUS:-}" system_bus
+CHECK_TIMEOUT=600 run 'apt-get install ./fwregistryd_*.deb ./python3-fwregistry_*.deb' 'apt_install install'
+run 'after install: service active, answers an unprivileged Resolve' installed_serves
 run 'sysusers created the fwregistry user' sysusers_user
 run 'service active as fwregistry, no capabilities, NoNewPrivs, seccomp' service_sandboxed
 run 'systemd-analyze security: exposure at most 0.5' security_score
@@ -374,6 +497,7 @@ run 'unprivileged Resolve' unpriv_resolve
 run 'unprivileged List' unpriv_list
 run 'unprivileged busctl tree' unpriv_tree
 run 'unprivileged fwregistryctl list and resolve' unpriv_ctl
+run '/usr/bin/python3: import fwregistry, resolve' python_module
 run 'bus policy refuses RequestName' policy_request_name
 run 'bus policy refuses Properties.Set' policy_properties_set
 run 'Reload refused without authorization: polkit wants interactive authorization' reload_denied
@@ -387,8 +511,11 @@ run 'cache file: a corrupted one costs one line, never a wrong digest' cache_cor
 run 'user instance: session bus activation, ~/.config/qemu/firmware' user_instance
 run 'systemctl --user reload fwregistryd' systemctl_reload_user
 run 'systemd-analyze verify: both units clean' units_verify
+CHECK_TIMEOUT=600 run 'upgrade to a higher version while Resolve is called: restarted, no call failing longer than the restart' upgrade
 run 'dpkg -r: announced, no longer resolves' dpkg_remove
 run 'journal of both units: no warning or error' journal_clean
+CHECK_TIMEOUT=300 run 'apt-get remove: service stopped, files removed' apt_remove
+CHECK_TIMEOUT=300 run 'apt-get purge: nothing left but the system user' apt_purge
 emit "1..$n" "# fwregistryd-system-test: done"
 sync
 systemctl poweroff --no-block

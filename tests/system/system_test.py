@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""One system test run: fwregistryd installed into a Debian 12 tree the way a package installs it, booted with
-systemd as PID 1, checked from inside. Prints TAP (one line per check, with its evidence) for meson.
+"""One system test run: a Debian 12 tree booted with systemd as PID 1, into which the checks, from inside, install
+the project's Debian packages with apt, then upgrade, remove and purge them. Prints TAP (one line per check, with
+its evidence) for meson.
 
     system_test.py SOURCE_DIR BUILD_DIR MODE        MODE: nspawn, vm or dbus-broker
 
 A tree that cannot be had (no archive reachable, not root, no systemd-nspawn or QEMU) is a skip with the reason;
 a system that boots but whose checks never report is a failure, with the last lines of its console."""
 
-import fcntl
 import glob
 import os
 import re
@@ -20,23 +20,27 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import package  # noqa: E402
 import tree  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DONE = '# fwregistryd-system-test: done'
 MODES = {
-    # mode: (tree variant, how it boots, seconds from start until the checks must have reported)
-    'nspawn': ('dbus', 'nspawn', 420),
-    'dbus-broker': ('dbus-broker', 'nspawn', 420),
-    'vm': ('dbus', 'qemu', 1200),
+    # mode: (tree variant, how it boots, seconds from the boot until the checks must have reported)
+    'nspawn': ('dbus', 'nspawn', 600),
+    'dbus-broker': ('dbus-broker', 'nspawn', 600),
+    'vm': ('dbus', 'qemu', 1800),
 }
 TEST_USERS = [('fwtest', 1500), ('fwtest-admin', 1501)]
 
-# Test fixtures, not part of the package: the check script and the unit that runs it, and a polkit rule that
-# lets one test user reload.
+FIXTURES = '/usr/local/libexec/fwregistryd-test'
+PACKAGES = '/var/cache/fwregistryd-test/packages'      # install/ and upgrade/, each with both .deb files
+
+# Test fixtures, not part of the package: the check script and the unit that runs it, the client that calls
+# Resolve during the upgrade, and a polkit rule that lets one test user reload.
 FIXTURE_UNIT = '''[Unit]
 Description=fwregistryd system test checks (test fixture)
-After=fwregistryd.service polkit.service dbus.service
+After=polkit.service dbus.service
 
 [Service]
 # not a oneshot: its start job ends at once, so the boot can reach "running" while the checks wait for it
@@ -78,40 +82,28 @@ def run(args, **kw):
     return p
 
 
-def build_for_package(source_dir, build_dir):
-    """Returns a build directory configured as the README says a package configures it."""
-    d = os.path.join(build_dir, 'tests', 'system', 'build-package')
-    with open(os.path.join(build_dir, 'tests', 'system', '.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return compile_for_package(source_dir, d)
-
-
-def compile_for_package(source_dir, d):
-    if not os.path.exists(os.path.join(d, 'build.ninja')):
-        run(['meson', 'setup', '--prefix=/usr', '--sysconfdir=/etc', '--localstatedir=/var', '-Dtests=false',
-             d, source_dir])
-    run(['meson', 'compile', '-C', d])
-    return d
-
-
 def chroot(root, *args):
     run(['chroot', root, *args], env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'})
 
 
-def prepare(root, variant, archive_path, package_build):
-    """Unpacks the tree and installs the project into it as a package does, then adds the test fixtures."""
+def prepare(root, variant, archive_path, built):
+    """Unpacks the tree, puts both versions of the packages where the checks install them from (the checks
+    install them: nothing of the project is in the tree at boot), then adds the test fixtures."""
     run(['tar', '-C', root, '--numeric-owner', '-xpf', archive_path])
-    # what the package ships, and what its maintainer scripts do
-    run(['meson', 'install', '-C', package_build, '--destdir', root, '--no-rebuild', '--quiet'])
-    chroot(root, 'systemd-sysusers', 'fwregistryd.conf')
-    chroot(root, 'systemctl', 'enable', 'fwregistryd.service')
+    for name, version in (('install', built.version), ('upgrade', built.upgrade_version)):
+        d = os.path.join(root, PACKAGES.lstrip('/'), name)
+        os.makedirs(d)
+        for deb in built.debs[version].values():
+            shutil.copy(deb, d)
+            os.chmod(os.path.join(d, os.path.basename(deb)), 0o644)
     # test fixtures
     for name, uid in TEST_USERS:
         chroot(root, 'useradd', '--create-home', '--uid', str(uid), '--user-group', name)
-    d = os.path.join(root, 'usr/local/libexec/fwregistryd-test')
+    d = os.path.join(root, FIXTURES.lstrip('/'))
     os.makedirs(d)
-    shutil.copy(os.path.join(HERE, 'checks.sh'), os.path.join(d, 'checks'))
-    os.chmod(os.path.join(d, 'checks'), 0o755)
+    for source, name in (('checks.sh', 'checks'), ('resolve-loop.py', 'resolve-loop')):
+        shutil.copy(os.path.join(HERE, source), os.path.join(d, name))
+        os.chmod(os.path.join(d, name), 0o755)
     with open(os.path.join(root, 'etc/systemd/system/fwregistryd-test.service'), 'w') as f:
         f.write(FIXTURE_UNIT.format(bus=variant))
     chroot(root, 'systemctl', 'enable', 'fwregistryd-test.service')
@@ -256,7 +248,6 @@ def main():
         signal.signal(sig, lambda *_: sys.exit(1))
     source_dir, build_dir, mode = sys.argv[1:4]
     variant, how, timeout = MODES[mode]
-    deadline = time.monotonic() + timeout
     if os.geteuid() != 0:
         skip('needs root (mmdebstrap, systemd-nspawn and the tree are root-owned)')
     needed = ['mmdebstrap', 'systemd-nspawn'] if how == 'nspawn' else ['mmdebstrap', 'qemu-system-x86_64',
@@ -271,21 +262,25 @@ def main():
         skip(f'cannot build the Debian 12 tree: {e}')
     log(f'tree ready after {time.monotonic() - start:.0f} s')
     try:
-        package_build = build_for_package(source_dir, build_dir)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        print(f'not ok 1 - the project builds as a package builds it\n# {e}\n1..1')
+        built = package.build(source_dir, build_dir, log)
+    except package.Unavailable as e:
+        skip(f'cannot build the Debian packages: {e}')
+    except (package.BuildFailed, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        print('not ok 1 - the Debian packages build\n# ' + str(e).replace('\n', '\n# ') + '\n1..1')
         return
+    log(f'packages {built.version} and {built.upgrade_version} ready after {time.monotonic() - start:.0f} s')
     work = tempfile.mkdtemp(prefix=f'fwregistryd-system-{mode}-', dir='/var/tmp')
     try:
         root = os.path.join(work, 'root')
         os.makedirs(root)
         try:
-            prepare(root, variant, archive_path, package_build)
+            prepare(root, variant, archive_path, built)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
-            print(f'not ok 1 - the project installs into the tree as a package\n# {e}\n1..1')
+            print(f'not ok 1 - the tree is prepared for the boot\n# {e}\n1..1')
             return
-        log(f'installed after {time.monotonic() - start:.0f} s')
+        log(f'tree prepared after {time.monotonic() - start:.0f} s')
         console_path = os.path.join(work, 'console.log')
+        deadline = time.monotonic() + timeout
         boot = boot_nspawn if how == 'nspawn' else boot_vm
         ok, results = boot(work, root, console_path, deadline)
         log(f'{mode}: booted, checked and powered off after {time.monotonic() - start:.0f} s')

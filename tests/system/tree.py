@@ -12,11 +12,10 @@ import tempfile
 SUITE = 'bookworm'
 MIRROR = os.environ.get('FWREGISTRY_SYSTEM_MIRROR', 'http://deb.debian.org/debian')
 
-# A minimal system: what fwregistryd needs at run time, what booting it needs, and nothing a package of ours
-# could lean on by accident (no procps, so no /bin/kill).
+# A minimal system: what booting it and serving a bus need, and nothing a package of ours could lean on by
+# accident (no procps, so no /bin/kill). The rest of what our packages need, apt installs with them.
 BASE_PACKAGES = [
     'systemd', 'systemd-sysv', 'udev', 'dbus', 'dbus-user-session', 'polkitd',
-    'libsystemd0', 'libyajl2', 'libinotifytools0',
     'linux-image-cloud-amd64', 'initramfs-tools',
 ]
 VARIANTS = {
@@ -25,18 +24,26 @@ VARIANTS = {
 }
 # Debian's firmware packages, installed and removed with dpkg while the daemon runs
 FIRMWARE_DEBS = ['ovmf', 'qemu-efi-aarch64']
+# What the Depends of our packages name that the base system lacks. The booted system has no network: these and
+# their own dependencies (and recommendations, which apt-get install takes by default) wait in apt's cache, with
+# apt's package lists, for `apt-get install ./fwregistryd_*.deb ./python3-fwregistry_*.deb`. A dependency missing
+# here makes that install fail, saying which package it could not fetch.
+PACKAGE_DEPENDS = ['libinotifytools0', 'libssl3', 'libyajl2', 'python3', 'python3-gi']
+# keep apt's lists and cache: by default mmdebstrap empties both
+MMDEBSTRAP_OPTIONS = ['--skip=cleanup/apt/lists', '--skip=cleanup/apt/cache']
 
-# Run in the new tree before it is archived: fetch the firmware packages, and make dbus-broker the bus where
-# the variant has it. Part of the cache key.
+# Run in the new tree before it is archived: fetch the firmware packages and our packages' dependencies, and
+# make dbus-broker the bus where the variant has it. Part of the cache key.
 CUSTOMIZE = r'''
 set -e
 mkdir -p "$1/var/cache/fwregistryd-test/debs"
 chroot "$1" sh -c 'cd /var/cache/fwregistryd-test/debs && apt-get download -q FIRMWARE_DEBS'
+chroot "$1" sh -c 'rm -f /var/cache/apt/archives/*.deb && apt-get install -q -y --download-only -o APT::Install-Recommends=true PACKAGE_DEPENDS'
 if [ -e "$1/usr/lib/systemd/system/dbus-broker.service" ]; then
         chroot "$1" systemctl enable dbus-broker.service
         chroot "$1" systemctl --global enable dbus-broker.service
 fi
-'''.replace('FIRMWARE_DEBS', ' '.join(FIRMWARE_DEBS))
+'''.replace('FIRMWARE_DEBS', ' '.join(FIRMWARE_DEBS)).replace('PACKAGE_DEPENDS', ' '.join(PACKAGE_DEPENDS))
 
 
 class TreeUnavailable(Exception):
@@ -56,7 +63,7 @@ def cache_dir():
 def key(variant):
     """Returns the hash that names a variant's archive: suite, mirror, package list and customize hook."""
     h = hashlib.sha256()
-    for part in [SUITE, MIRROR, 'apt', ','.join(sorted(VARIANTS[variant])), CUSTOMIZE]:
+    for part in [SUITE, MIRROR, 'apt', ','.join(sorted(VARIANTS[variant])), CUSTOMIZE, *MMDEBSTRAP_OPTIONS]:
         h.update(part.encode() + b'\0')
     return h.hexdigest()[:16]
 
@@ -78,7 +85,7 @@ def archive(variant, log):
             log(f'tree: building {path} with mmdebstrap')
             p = subprocess.run(['mmdebstrap', '--variant=apt', '--mode=root', '--format=tar',
                                 '--include=' + ','.join(VARIANTS[variant]),
-                                '--customize-hook=' + CUSTOMIZE,
+                                '--customize-hook=' + CUSTOMIZE, *MMDEBSTRAP_OPTIONS,
                                 SUITE, tmp, MIRROR],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
             if p.returncode != 0:
