@@ -364,14 +364,25 @@ class TestDocExamples(DaemonTestCase):
     """Each example runs as a program, as written, with the module from the DESTDIR and the test bus as the
     system bus."""
 
-    def run_example(self, name, **kwargs):
+    def run_example(self, name, *args, **kwargs):
         code = doc_examples()[name]
         env = dict(self.ctl_env(), PYTHONPATH=SITE)
-        return subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.Popen([sys.executable, '-c', code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env=env, **kwargs)
 
     def test_every_block_is_tested(self):
-        self.assertEqual(set(doc_examples()), {'quick.py', 'offerable.py', 'pinning-agent.py'})
+        self.assertEqual(set(doc_examples()), {'quick.py', 'offerable.py', 'pinning-agent.py', 'varstore.py'})
+
+    def test_varstore(self):
+        store = os.path.join(SOURCE_DIR, 'tests', 'data', 'varstores', 'ovmf-4m-ms-booted.fd')
+        p = self.run_example('varstore.py', store)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn('edk2-authenticated, Secure Boot enforcing', out)
+        self.assertIn('  KEK microsoft-kek-2011', out)
+        self.assertIn('0001 EFI Internal Shell', out)
+        self.assertIn('needs the 2023 keys: fwregistryctl nvram update-keys', out)
+        self.assertIn('kek-2011-only', out)
 
     def test_quick(self):
         p = self.run_example('quick.py')
