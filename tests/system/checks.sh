@@ -123,7 +123,8 @@ apt_install() {
 installed_serves() {
         state=$(systemctl is-active fwregistryd.service)
         enabled=$(systemctl is-enabled fwregistryd.service)
-        echo "fwregistryd.service: $state, $enabled, since $(systemctl show -P ActiveEnterTimestamp fwregistryd.service)"
+        since=$(systemctl show -P ActiveEnterTimestamp fwregistryd.service)
+        echo "fwregistryd.service: $state, $enabled, since $since"
         if [ "$state" != active ] || [ "$enabled" != enabled ]; then
                 journalctl -b --no-pager -o cat -u fwregistryd.service | tail -n 8
                 return 1
@@ -339,7 +340,11 @@ journal_clean() {
               journalctl -b --no-pager -o short-monotonic -p warning USER_UNIT=fwregistryd.service)
         bad=$(grep -v '^-- No entries --$' <<<"$bad")
         echo "--- warnings and errors: ${bad:-none}"
-        [ -z "$bad" ]
+        [ -z "$bad" ] && return 0
+        echo '--- the whole journal before the first of them:'
+        first=$(head -n 1 <<<"$bad" | sed 's/^\[[^]]*\] //')
+        journalctl -b --no-pager -o short-monotonic | grep -F -B 15 -m 1 -- "$first" | head -n 15
+        return 1
 }
 
 # apt-get remove: the prerm stopped the service, no process of it is left, the bus forgets the name, and every
@@ -511,7 +516,7 @@ run 'cache file: a corrupted one costs one line, never a wrong digest' cache_cor
 run 'user instance: session bus activation, ~/.config/qemu/firmware' user_instance
 run 'systemctl --user reload fwregistryd' systemctl_reload_user
 run 'systemd-analyze verify: both units clean' units_verify
-CHECK_TIMEOUT=600 run 'upgrade to a higher version while Resolve is called: restarted, no call failing longer than the restart' upgrade
+CHECK_TIMEOUT=600 run 'upgrade while Resolve is called: restarted, no call failing longer than the restart' upgrade
 run 'dpkg -r: announced, no longer resolves' dpkg_remove
 run 'journal of both units: no warning or error' journal_clean
 CHECK_TIMEOUT=300 run 'apt-get remove: service stopped, files removed' apt_remove

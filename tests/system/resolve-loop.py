@@ -19,6 +19,9 @@ NAME = 'io.github.fwregistryd.FirmwareRegistry1'
 OBJ = '/io/github/fwregistryd/FirmwareRegistry1'
 IFACE = NAME + '.Manager'
 PAUSE = 0.005       # between calls: fine enough to time a restart, and the daemon still has time for others
+# systemd sends SIGTERM first and records ActiveExitTimestamp after: a call that the stopping daemon leaves
+# unanswered can fail (NoReply) a moment before the restart's recorded start (1 ms seen with dbus-broker)
+KILL_TO_TIMESTAMP = 0.05
 
 
 def loop(path):
@@ -95,7 +98,7 @@ def judge(path, exit_us, enter_us):
     for a, b, n in stretches:
         if b - a > restart:
             problems.append(f'{n} calls failed for {ms(b - a)}, longer than the restart')
-    outside = [c for c in failed if not stop_begun <= c[2] <= ready]
+    outside = [c for c in failed if not stop_begun - KILL_TO_TIMESTAMP <= c[2] <= ready]
     if outside:
         problems.append(f'{len(outside)} calls failed outside the restart')
     for p in problems:
